@@ -1,0 +1,9 @@
+//! Geometry primitives, Lambert-93 (EPSG:2154), the INPN grids and Web Mercator tiles.
+#![forbid(unsafe_code)]
+
+pub mod geometry;
+pub mod grid;
+pub mod lambert93;
+pub mod webmercator;
+
+pub use geometry::{BBox, MultiPolygon, Polygon, Ring};

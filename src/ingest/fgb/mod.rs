@@ -1,0 +1,2 @@
+mod fgb_reader;
+pub use fgb_reader::FgbOccurrenceReader;

@@ -1,0 +1,2 @@
+mod geojson_reader;
+pub use geojson_reader::GeoJsonOccurrenceReader;

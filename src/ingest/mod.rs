@@ -1,0 +1,59 @@
+//! `flou ingest`: occurrence files → validated [`Occurrence`]s (or [`Reject`]s naming file,
+//! line and field) → sensitivity → the store.
+#![forbid(unsafe_code)]
+
+pub mod csv;
+pub mod fgb;
+pub mod geojson;
+pub mod nomenclature;
+pub mod occurrence;
+
+pub use occurrence::{Occurrence, Reject};
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file as a whole cannot be read (bad header, not GeoJSON, not FlatGeobuf…).
+    #[error("{file}: {reason}")]
+    File { file: String, reason: String },
+}
+
+/// Spatial reference of WKT `geometrie` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Srid {
+    Wgs84,
+    Lambert93,
+}
+
+/// A streaming source of occurrences: batches of rows, each valid or rejected, so a bad row
+/// never stops the file and nothing is dropped silently.
+pub trait OccurrenceReader: Send {
+    /// The next batch, or `None` at the end of the file.
+    #[allow(clippy::type_complexity)]
+    fn next_batch(&mut self) -> Result<Option<Vec<Result<Occurrence, Reject>>>, IngestError>;
+}
+
+/// Opens an occurrence file by its extension: `.csv`, `.geojson`/`.json`, `.fgb`.
+pub fn open_reader(path: &Path, srid: Srid) -> Result<Box<dyn OccurrenceReader>, IngestError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" | "tsv" | "txt" => Ok(Box::new(csv::CsvOccurrenceReader::open(path, srid)?)),
+        "geojson" | "json" => Ok(Box::new(geojson::GeoJsonOccurrenceReader::open(path)?)),
+        "fgb" => Ok(Box::new(fgb::FgbOccurrenceReader::open(path)?)),
+        _ => Err(IngestError::File {
+            file: path.display().to_string(),
+            reason: format!("unknown occurrence format {ext:?}: expected .csv, .geojson or .fgb"),
+        }),
+    }
+}

@@ -1,0 +1,18 @@
+//! flou: SINP biodiversity observations, blurred to the precision each caller may see.
+//!
+//! `ingest` turns occurrence files into an immutable, memory-mapped [`store`] in which
+//! every observation carries its computed [`sensitivity`]; the server (later) reads it.
+//! Only `store::mmap` needs `unsafe` (mapping a file); every other module forbids it.
+#![deny(unsafe_code)]
+
+pub mod admin;
+pub mod date;
+pub mod error;
+pub mod geo;
+pub mod ingest;
+pub mod sensitivity;
+pub mod store;
+pub mod synth;
+pub mod taxonomy;
+
+pub use error::{Error, Result};
