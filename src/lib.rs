@@ -10,6 +10,7 @@ pub mod date;
 pub mod error;
 pub mod geo;
 pub mod ingest;
+pub mod report;
 pub mod sensitivity;
 pub mod store;
 pub mod synth;

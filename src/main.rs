@@ -1,1 +1,266 @@
-fn main() {}
+//! The `flou` command line.
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use flou::date::Day;
+use flou::ingest::pipeline::{self, IngestOptions, ReferentialPaths};
+use flou::ingest::Srid;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "flou",
+    version,
+    about = "SINP observations as tiles and indicators, blurred to each caller's rights"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SridArg {
+    #[value(name = "4326")]
+    Wgs84,
+    #[value(name = "2154")]
+    Lambert93,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read occurrence files, compute each observation's sensitivity, write a new store generation.
+    Ingest {
+        /// Occurrence files: SINP CSV (.csv), GeoJSON (.geojson) or FlatGeobuf (.fgb).
+        /// Default: the real GeoNature sample shipped in data/.
+        #[arg(long, num_args = 1..)]
+        occurrences: Vec<PathBuf>,
+        /// SRID of a WKT `geometrie` column.
+        #[arg(long, value_enum, default_value = "4326")]
+        srid: SridArg,
+        /// Sensitivity rules (especesensible.csv).
+        #[arg(long)]
+        referential: Option<PathBuf>,
+        /// Sensitivity lists (especesensiblelistes.csv).
+        #[arg(long)]
+        lists: Option<PathBuf>,
+        /// Department → pre-2016 region table.
+        #[arg(long)]
+        departement_regions: Option<PathBuf>,
+        /// Taxonomy: GeoNature bib_noms.csv or a TAXREF table.
+        #[arg(long)]
+        taxonomy: Option<PathBuf>,
+        /// Ingest without any taxonomy (cd_ref = the file's cdRef or cdNom).
+        #[arg(long, conflicts_with = "taxonomy")]
+        no_taxonomy: bool,
+        /// Communes GeoJSON (properties code, nom).
+        #[arg(long)]
+        communes: Option<PathBuf>,
+        /// Departments GeoJSON (properties code, nom).
+        #[arg(long)]
+        departements: Option<PathBuf>,
+        /// The store directory (created, or given a new generation).
+        #[arg(long, default_value = "flou-store")]
+        out: PathBuf,
+        /// Directory of the embedded defaults (default: $FLOU_DATA, ./data, or the source tree's data/).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One CSV row per observation: idSINPOccTax,sensiNiveau,sensiAlerte,cdSl,ruleId,sensitiveUntil.
+    SensitivityReport {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        /// Evaluate on this day (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        at: Option<String>,
+        /// Only this dataset (idSINPJdd).
+        #[arg(long)]
+        dataset: Option<String>,
+    },
+    /// Counts, extent, size and format version of a store.
+    Info {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a realistic synthetic SINP CSV for scale tests.
+    Synth {
+        #[arg(long)]
+        records: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Directory of the referentials to draw from (default: as for ingest).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+fn day_arg(s: Option<&str>) -> Result<Day> {
+    match s {
+        Some(s) => Day::parse(s).with_context(|| format!("--at {s:?}")),
+        None => Ok(Day::today()),
+    }
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Ingest {
+            occurrences,
+            srid,
+            referential,
+            lists,
+            departement_regions,
+            taxonomy,
+            no_taxonomy,
+            communes,
+            departements,
+            out,
+            data,
+            json,
+        } => {
+            let data = data.unwrap_or_else(pipeline::default_data_dir);
+            let d = ReferentialPaths::embedded(&data);
+            let referentials = ReferentialPaths {
+                rules: referential.unwrap_or(d.rules),
+                lists: lists.unwrap_or(d.lists),
+                departement_regions: departement_regions.unwrap_or(d.departement_regions),
+                taxonomy: if no_taxonomy {
+                    None
+                } else {
+                    taxonomy.or(d.taxonomy)
+                },
+                communes: communes.unwrap_or(d.communes),
+                departements: departements.unwrap_or(d.departements),
+            };
+            let occurrences = if occurrences.is_empty() {
+                vec![data.join("occurrences/geonature-synthese-sample.csv")]
+            } else {
+                occurrences
+            };
+            let opts = IngestOptions {
+                occurrences,
+                srid: match srid {
+                    SridArg::Wgs84 => Srid::Wgs84,
+                    SridArg::Lambert93 => Srid::Lambert93,
+                },
+                referentials,
+                out,
+                progress: std::io::stderr().is_terminal(),
+                today: Day::today(),
+            };
+            let s =
+                pipeline::run(&opts).context("ingest failed; any previous store is unchanged")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print_summary(&s, &opts);
+            }
+        }
+        Command::SensitivityReport { store, at, dataset } => {
+            let at = day_arg(at.as_deref())?;
+            let store = flou::store::Store::open(&store)?;
+            let stdout = std::io::stdout().lock();
+            flou::report::sensitivity_report(&store, at, dataset.as_deref(), stdout)?;
+        }
+        Command::Info { store, json } => {
+            let store = flou::store::Store::open(&store)?;
+            let info = flou::report::store_info(&store, Day::today());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print_info(&info);
+            }
+        }
+        Command::Synth {
+            records,
+            out,
+            seed,
+            data,
+        } => {
+            let data = data.unwrap_or_else(pipeline::default_data_dir);
+            if records == 0 {
+                bail!("--records must be at least 1");
+            }
+            let n =
+                flou::synth::write_csv(&ReferentialPaths::embedded(&data), records, seed, &out)?;
+            eprintln!("wrote {n} synthetic observations to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(s: &pipeline::IngestSummary, opts: &IngestOptions) {
+    println!(
+        "store        {} (generation {})",
+        opts.out.display(),
+        s.generation
+    );
+    println!("rows read    {}", s.rows_read);
+    println!("accepted     {}", s.accepted);
+    println!("rejected     {}  → {}", s.rejected, s.rejects_report);
+    for (field, n) in &s.rejected_by_field {
+        println!("  {field:<22} {n}");
+    }
+    for f in &s.files {
+        println!(
+            "file         {}: {} rows, {} rejected",
+            f.path, f.rows, f.rejected
+        );
+    }
+    println!("sensitivity  (in force on {})", opts.today);
+    for (level, n) in &s.per_level {
+        println!("  sensiNiveau {level:<4} {n}");
+    }
+    println!("  alerts (manual check) {}", s.alerts);
+    println!(
+        "size         {} bytes ({:.1} bytes/observation)",
+        s.store_bytes,
+        if s.accepted > 0 {
+            s.store_bytes as f64 / s.accepted as f64
+        } else {
+            0.0
+        }
+    );
+    println!(
+        "time         {:.2} s ({:.0} rows/s)",
+        s.seconds,
+        s.rows_read as f64 / s.seconds.max(1e-9)
+    );
+}
+
+fn print_info(i: &flou::report::StoreInfo) {
+    println!("store            {}", i.path);
+    println!("format version   {}", i.format_version);
+    println!("generation       {} ({})", i.generation, i.created);
+    println!("segments         {}", i.segments);
+    println!("records          {} ({} live)", i.records, i.live_records);
+    println!(
+        "areas            {} communes, {} departments",
+        i.communes, i.departements
+    );
+    println!("datasets         {}", i.datasets);
+    if let Some(e) = i.extent {
+        println!(
+            "extent           lon {:.5}..{:.5}, lat {:.5}..{:.5}",
+            e[0], e[2], e[1], e[3]
+        );
+    }
+    if let (Some(a), Some(b)) = (&i.first_date, &i.last_date) {
+        println!("dates            {a} .. {b}");
+    }
+    println!(
+        "size             {} bytes of segments ({:.1} bytes/record) + {} bytes of areas",
+        i.segment_bytes, i.bytes_per_record, i.areas_bytes
+    );
+    println!("sensitivity on {}:", i.on);
+    for (level, n) in &i.per_level {
+        println!("  sensiNiveau {level:<4} {n}");
+    }
+}

@@ -7,6 +7,7 @@ pub mod fgb;
 pub mod geojson;
 pub mod nomenclature;
 pub mod occurrence;
+pub mod pipeline;
 
 pub use occurrence::{Occurrence, Reject};
 
