@@ -649,3 +649,156 @@ impl Segment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const COMMUNES: usize = 7;
+    /// Commune → department: communes 0–3 in department 0, 4–6 in department 1.
+    const DEPTS: [u16; COMMUNES] = [0, 0, 0, 0, 1, 1, 1];
+
+    fn record(i: usize, commune: u16, lon_e7: i32, lat_e7: i32) -> RecordRow {
+        RecordRow {
+            id: format!("id-{i}-é"),
+            lon_e7,
+            lat_e7,
+            cd_nom: 1000 + i as u32,
+            cd_ref: 2000 + i as u32,
+            date_debut: Day(10_000 + i as i32),
+            date_span: (i % 3) as u16,
+            commune,
+            timeline: (i % 2) as u32,
+            dataset: 0,
+            nom_cite: (i % 2) as u32,
+            producer: if i % 4 == 0 { ABSENT } else { (i % 6) as u8 },
+            ds_publique: (i % 5) as u8,
+            statut_biologique: ABSENT,
+            comportement: 3,
+        }
+    }
+
+    fn contents(points: Vec<(u16, i32, i32)>) -> SegmentContents {
+        let mut records: Vec<RecordRow> = points
+            .into_iter()
+            .enumerate()
+            .map(|(i, (c, x, y))| record(i, c, x, y))
+            .collect();
+        // Grouped by department, then commune, as the pipeline sorts them.
+        records.sort_by_key(|r| (DEPTS[r.commune as usize], r.commune));
+        let sensitive = vec![
+            SensitivityStep {
+                until: Day(20_000),
+                level: SensiNiveau::N3,
+                rule_id: 7,
+                cd_sl: 9,
+                alert: true,
+                declared: false,
+            },
+            SensitivityStep::NOT_SENSITIVE,
+        ];
+        SegmentContents {
+            records,
+            datasets: vec!["jdd-1".into()],
+            nom_cites: vec!["Aquila chrysaetos".into(), "Bubo bubo".into()],
+            timelines: vec![vec![SensitivityStep::NOT_SENSITIVE], sensitive],
+            commune_departements: DEPTS.to_vec(),
+            departement_count: 2,
+            tombstones: vec!["old-id".into()],
+            meta: "{}".into(),
+        }
+    }
+
+    fn points() -> impl Strategy<Value = Vec<(u16, i32, i32)>> {
+        prop::collection::vec(
+            (
+                0..COMMUNES as u16,
+                40_000_000..60_000_000i32,
+                430_000_000..460_000_000i32,
+            ),
+            0..700,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn columns_read_back_as_written(pts in points()) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.flou");
+            let c = contents(pts);
+            write_segment(&path, &c).unwrap();
+            let s = Segment::open(&path, COMMUNES, 2).unwrap();
+            prop_assert_eq!(s.len(), c.records.len());
+            for (i, r) in c.records.iter().enumerate() {
+                prop_assert_eq!(s.id(i), r.id.as_str());
+                prop_assert_eq!((s.lon_e7()[i], s.lat_e7()[i]), (r.lon_e7, r.lat_e7));
+                prop_assert_eq!((s.cd_nom()[i], s.cd_ref()[i]), (r.cd_nom, r.cd_ref));
+                prop_assert_eq!(s.date_fin(i), Day(r.date_debut.0 + i32::from(r.date_span)));
+                prop_assert_eq!(s.nom_cite_text(i), c.nom_cites[r.nom_cite as usize].as_str());
+                prop_assert_eq!(s.producer()[i], r.producer);
+                prop_assert_eq!(s.ds_publique()[i], r.ds_publique);
+                let steps: Vec<SensitivityStep> = s.steps(i).iter().map(|x| x.to_step()).collect();
+                prop_assert_eq!(&steps, &c.timelines[r.timeline as usize]);
+            }
+            for com in 0..COMMUNES {
+                let range = s.commune_records(com);
+                prop_assert!(s.commune()[range.clone()].iter().all(|x| *x as usize == com));
+                let n = c.records.iter().filter(|r| r.commune as usize == com).count();
+                prop_assert_eq!(range.len(), n);
+            }
+            for d in 0..2u16 {
+                let n = c.records.iter().filter(|r| DEPTS[r.commune as usize] == d).count();
+                prop_assert_eq!(s.departement_records(d as usize).len(), n);
+            }
+            prop_assert_eq!(s.tombstones().collect::<Vec<_>>(), vec!["old-id"]);
+        }
+
+        #[test]
+        fn spatial_index_finds_exactly_the_points_a_scan_finds(
+            pts in points(),
+            q in (40_000_000..60_000_000i32, 430_000_000..460_000_000i32, 0..8_000_000i32, 0..8_000_000i32),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.flou");
+            let c = contents(pts);
+            write_segment(&path, &c).unwrap();
+            let s = Segment::open(&path, COMMUNES, 2).unwrap();
+            let bbox = [q.0, q.1, q.0 + q.2, q.1 + q.3];
+            let inside = |i: usize| {
+                let (x, y) = (s.lon_e7()[i], s.lat_e7()[i]);
+                x >= bbox[0] && x <= bbox[2] && y >= bbox[1] && y <= bbox[3]
+            };
+            let mut ranges = Vec::new();
+            s.blocks_in(bbox, &mut ranges);
+            let found: Vec<usize> = ranges.into_iter().flatten().filter(|i| inside(*i)).collect();
+            let expected: Vec<usize> = (0..s.len()).filter(|i| inside(*i)).collect();
+            prop_assert_eq!(found, expected);
+        }
+    }
+
+    #[test]
+    fn records_not_grouped_by_commune_are_refused_at_write() {
+        let mut c = contents(vec![
+            (0, 50_000_000, 440_000_000),
+            (1, 50_000_000, 440_000_000),
+        ]);
+        c.records.push(record(9, 0, 50_000_000, 440_000_000));
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_segment(&dir.path().join("s.flou"), &c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not grouped by commune"), "{e}");
+    }
+
+    #[test]
+    fn a_segment_naming_a_commune_the_areas_lack_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.flou");
+        write_segment(&path, &contents(vec![(6, 50_000_000, 440_000_000)])).unwrap();
+        let e = Segment::open(&path, 5, 2).unwrap_err().to_string();
+        assert!(e.contains("out of range"), "{e}");
+    }
+}
