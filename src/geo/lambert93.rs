@@ -9,13 +9,18 @@ pub const GRS80_A: f64 = 6_378_137.0;
 /// GRS80 inverse flattening.
 pub const GRS80_INV_F: f64 = 298.257_222_101;
 
-/// Projection parameters of EPSG:2154 (degrees / metres).
-const LAT_1: f64 = 49.0;
-const LAT_2: f64 = 44.0;
-const LAT_0: f64 = 46.5;
-const LON_0: f64 = 3.0;
-const X_0: f64 = 700_000.0;
-const Y_0: f64 = 6_600_000.0;
+/// First standard parallel of EPSG:2154 (degrees).
+pub const LAT_1: f64 = 49.0;
+/// Second standard parallel (degrees).
+pub const LAT_2: f64 = 44.0;
+/// Latitude of the false origin (degrees).
+pub const LAT_0: f64 = 46.5;
+/// Central meridian (degrees).
+pub const LON_0: f64 = 3.0;
+/// False easting (metres).
+pub const X_0: f64 = 700_000.0;
+/// False northing (metres).
+pub const Y_0: f64 = 6_600_000.0;
 
 // Derived constants, hard-coded so `forward` does no lazy initialisation; the test
 // `derived_constants_match_their_formulas` recomputes them from the parameters above.
