@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The whole test suite (the README's second command). Installs what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --all-targets --no-fail-fast
