@@ -292,14 +292,13 @@ fn locate(refs: &Referentials, occ: Occurrence, path: &str) -> Result<Located, R
     let tax_ref = refs.taxonomy.cd_ref(occ.cd_nom);
     let cd_ref = tax_ref.or(occ.cd_ref).unwrap_or(occ.cd_nom);
     // Every name the observation may be known by: a rule on any of them applies.
-    let mut taxa: Vec<u32> = vec![occ.cd_nom, cd_ref];
-    taxa.extend(occ.cd_ref);
-    taxa.extend(refs.taxonomy.ancestors(cd_ref));
-    if let Some(r) = occ.cd_ref.filter(|r| *r != cd_ref) {
+    let mut taxa: Vec<u32> = Vec::with_capacity(8);
+    refs.taxonomy.lineage_into(occ.cd_nom, &mut taxa);
+    if let Some(r) = occ.cd_ref.filter(|r| !taxa.contains(r)) {
+        // The file's own cdRef (another TAXREF version, say) and its ancestors too.
+        taxa.push(r);
         taxa.extend(refs.taxonomy.ancestors(r));
     }
-    taxa.sort_unstable();
-    taxa.dedup();
     let timeline = refs.sensitivity.timeline(&SensitivityQuery {
         departement: dept,
         taxa: &taxa,
