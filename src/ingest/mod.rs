@@ -8,6 +8,8 @@ pub mod fields;
 pub mod geojson;
 pub mod nomenclature;
 pub mod occurrence;
+#[cfg(test)]
+mod test_support;
 
 pub use occurrence::{Occurrence, Reject};
 
