@@ -844,12 +844,19 @@ const WKT_TYPES: [&str; 17] = [
     "GEOMETRY",
 ];
 
+/// ASCII-case-insensitive prefix test (never slices inside a character).
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 /// Reads `POINT(x y)` (also `POINT Z (x y z)`, `SRID=2154;POINT(…)`, any case). Other
 /// geometry types are refused: only points are supported.
 pub fn parse_wkt_point(text: &str) -> Result<WktPoint, String> {
     let mut rest = text.trim();
     let mut srid = None;
-    if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case("SRID=") {
+    if starts_with_ignore_case(rest, "SRID=") {
         let (prefix, after) = rest
             .split_once(';')
             .ok_or_else(|| format!("not WKT: SRID= without ';': {}", shown(text)))?;
@@ -885,7 +892,7 @@ pub fn parse_wkt_point(text: &str) -> Result<WktPoint, String> {
         return Err(format!("not a WKT POINT: {}", shown(text)));
     }
     rest = rest[tag_end..].trim_start();
-    if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case("EMPTY") {
+    if starts_with_ignore_case(rest, "EMPTY") {
         return Err("empty point: POINT EMPTY has no coordinates".to_string());
     }
     let inner = rest
@@ -996,6 +1003,25 @@ mod tests {
         let s = shown(&long);
         assert!(s.chars().count() < 70 && s.ends_with('…'), "{s}");
         assert_eq!(shown("é"), "\"é\"");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wkt_parsing_never_panics(tail in "\\PC{0,12}", prefix in "(SRID=|POINT|point Z|)") {
+            let _ = parse_wkt_point(&format!("{prefix}{tail}"));
+            let _ = parse_wkt_point(&format!("SRIDé{tail}"));
+        }
+
+        #[test]
+        fn validation_never_panics(values in proptest::collection::vec("\\PC{0,8}", Field::COUNT)) {
+            let mut r = RawRecord::default();
+            for (f, v) in Field::ALL.iter().zip(&values) {
+                r.set(*f, RawValue::Text(v));
+            }
+            for srid in [Srid::Wgs84, Srid::Lambert93] {
+                let _ = validate(&r, &Geometry::FromFields, srid, Origin::default());
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! Records are read sequentially into a reused batch of `ByteRecord`s (no allocation per
 //! row once the batch is warm), then validated in parallel with rayon, in file order.
+//! Two batches alternate: while one is validated, the next is read (`rayon::join`), so the
+//! sequential CSV tokenizing overlaps the parallel validation.
 //!
 //! Line numbers: csv's `position().line()` of a record is where the reader stood when it
 //! started the record — before any blank lines it skips, and, with CRLF line ends, on the
@@ -38,11 +40,15 @@ pub struct CsvOccurrenceReader {
     srid: Srid,
     file_index: u32,
     batch_size: usize,
-    /// Reused from batch to batch.
-    records: Vec<ByteRecord>,
-    /// For each record of the batch, the line its last byte is on.
-    last_lines: Vec<u64>,
-    finished: bool,
+    /// The batch read ahead (validated at the next call) and a spare one, both reused.
+    ahead: RecordBatch,
+    spare: RecordBatch,
+    /// Whether `ahead` holds the batch to validate next.
+    started: bool,
+    /// The end of the file was reached while reading.
+    at_end: bool,
+    /// An error met while reading ahead, returned after the batch before it.
+    pending_error: Option<IngestError>,
 }
 
 impl CsvOccurrenceReader {
@@ -118,9 +124,11 @@ impl CsvOccurrenceReader {
             srid,
             file_index: 0,
             batch_size: BATCH_SIZE,
-            records: Vec::new(),
-            last_lines: Vec::new(),
-            finished: false,
+            ahead: RecordBatch::default(),
+            spare: RecordBatch::default(),
+            started: false,
+            at_end: false,
+            pending_error: None,
         })
     }
 
@@ -140,46 +148,80 @@ impl CsvOccurrenceReader {
     pub fn delimiter(&self) -> u8 {
         self.delimiter
     }
+}
 
-    /// Fills `self.records` with up to a batch of records; returns how many.
-    fn read_records(&mut self) -> Result<usize, IngestError> {
-        let mut n = 0;
-        while n < self.batch_size {
-            if n == self.records.len() {
-                self.records.push(ByteRecord::new());
-                self.last_lines.push(0);
-            }
-            match self.reader.read_byte_record(&mut self.records[n]) {
-                Ok(true) => {
-                    // csv stands just after the `\n` that ended the record (so on the
-                    // next line), unless the record ended the stream without one.
-                    let position = self.reader.position();
-                    let input = self.reader.get_ref();
-                    let unterminated = input.at_end
-                        && position.byte() == input.delivered
-                        && !input.ended_with_newline();
-                    self.last_lines[n] = position.line() - u64::from(!unterminated);
-                    n += 1;
-                }
-                Ok(false) => {
-                    self.finished = true;
-                    break;
-                }
-                Err(e) => return Err(csv_error(&self.file, e)),
+impl CsvOccurrenceReader {
+    /// Records how a read ended; an error waits until the records read before it are out.
+    fn note_read(&mut self, read: Result<bool, IngestError>) {
+        match read {
+            Ok(at_end) => self.at_end = at_end,
+            Err(e) => {
+                self.at_end = true;
+                self.pending_error = Some(e);
             }
         }
-        Ok(n)
     }
+}
+
+/// Records read from the file, with the line each one ends on.
+#[derive(Default)]
+struct RecordBatch {
+    records: Vec<ByteRecord>,
+    last_lines: Vec<u64>,
+    len: usize,
+}
+
+/// Fills `batch` with up to `batch_size` records; returns whether the file ended. On an
+/// error, `batch` keeps the records read before it.
+fn read_batch(
+    reader: &mut csv::Reader<LfInput>,
+    batch: &mut RecordBatch,
+    batch_size: usize,
+    file: &str,
+) -> Result<bool, IngestError> {
+    batch.len = 0;
+    while batch.len < batch_size {
+        let n = batch.len;
+        if n == batch.records.len() {
+            batch.records.push(ByteRecord::new());
+            batch.last_lines.push(0);
+        }
+        match reader.read_byte_record(&mut batch.records[n]) {
+            Ok(true) => {
+                // csv stands just after the `\n` that ended the record (so on the next
+                // line), unless the record ended the stream without one.
+                let position = reader.position();
+                let input = reader.get_ref();
+                let unterminated = input.at_end
+                    && position.byte() == input.delivered
+                    && !input.ended_with_newline();
+                batch.last_lines[n] = position.line() - u64::from(!unterminated);
+                batch.len += 1;
+            }
+            Ok(false) => return Ok(true),
+            Err(e) => return Err(csv_error(file, e)),
+        }
+    }
+    Ok(false)
 }
 
 impl OccurrenceReader for CsvOccurrenceReader {
     fn next_batch(&mut self) -> Result<Option<Vec<Result<Occurrence, Reject>>>, IngestError> {
-        if self.finished {
-            return Ok(None);
+        if !self.started {
+            self.started = true;
+            let read = read_batch(
+                &mut self.reader,
+                &mut self.ahead,
+                self.batch_size,
+                &self.file,
+            );
+            self.note_read(read);
         }
-        let n = self.read_records()?;
-        if n == 0 {
-            return Ok(None);
+        if self.ahead.len == 0 {
+            return match self.pending_error.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
         }
         let rows = RowContext {
             file: &self.file,
@@ -188,16 +230,23 @@ impl OccurrenceReader for CsvOccurrenceReader {
             srid: self.srid,
             file_index: self.file_index,
         };
-        let batch = self.records[..n]
-            .par_iter()
-            .zip(&self.last_lines[..n])
-            .with_min_len(256)
-            .map(|(record, &last_line)| {
-                let newlines = record.as_slice().iter().filter(|&&b| b == b'\n').count();
-                rows.parse(record, last_line.saturating_sub(newlines as u64))
-            })
-            .collect();
-        Ok(Some(batch))
+        let current = &self.ahead;
+        let (reader, spare, at_end) = (&mut self.reader, &mut self.spare, self.at_end);
+        let (batch_size, file) = (self.batch_size, self.file.as_str());
+        let (parsed, read) = rayon::join(
+            || rows.parse_batch(current),
+            || {
+                if at_end {
+                    spare.len = 0;
+                    Ok(true)
+                } else {
+                    read_batch(reader, spare, batch_size, file)
+                }
+            },
+        );
+        self.note_read(read);
+        std::mem::swap(&mut self.ahead, &mut self.spare);
+        Ok(Some(parsed))
     }
 }
 
@@ -211,6 +260,18 @@ struct RowContext<'a> {
 }
 
 impl RowContext<'_> {
+    fn parse_batch(&self, batch: &RecordBatch) -> Vec<Result<Occurrence, Reject>> {
+        batch.records[..batch.len]
+            .par_iter()
+            .zip(&batch.last_lines[..batch.len])
+            .with_min_len(256)
+            .map(|(record, &last_line)| {
+                let newlines = record.as_slice().iter().filter(|&&b| b == b'\n').count();
+                self.parse(record, last_line.saturating_sub(newlines as u64))
+            })
+            .collect()
+    }
+
     /// Parses the record that starts on `line`.
     fn parse(&self, record: &ByteRecord, line: u64) -> Result<Occurrence, Reject> {
         if record.len() != self.header_len {

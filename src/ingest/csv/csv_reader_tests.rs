@@ -673,3 +673,49 @@ fn line_numbers_without_final_newline_and_with_one_byte_reads() {
     }
     assert_eq!(lines, [2, 4]);
 }
+
+/// Gives `good` bytes, then fails.
+struct FailsAfter(Cursor<Vec<u8>>);
+
+impl Read for FailsAfter {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(out)? {
+            0 => Err(std::io::Error::other("disk on fire")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn read_error_comes_after_the_rows_read_before_it() {
+    let mut text = String::from("idSINPOccTax,cdNom,dateDebut,longitude,latitude\n");
+    for i in 1..=10 {
+        text.push_str(&format!("id{i},{i},2020-01-01,1,2\n"));
+    }
+    let input = FailsAfter(Cursor::new(text.into_bytes()));
+    let mut reader = CsvOccurrenceReader::from_reader("f.csv", input, Srid::Wgs84)
+        .unwrap()
+        .with_batch_size(4);
+    let mut rows = 0;
+    let error = loop {
+        match reader.next_batch() {
+            Ok(Some(batch)) => rows += batch.len(),
+            Ok(None) => panic!("the error was lost"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(rows, 10);
+    assert!(matches!(error, IngestError::Io { .. }));
+    assert!(error.to_string().contains("f.csv") && error.to_string().contains("disk on fire"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let mut text = format!("{HEADER}\n").into_bytes();
+        text.extend_from_slice(&body);
+        if let Ok(mut reader) = CsvOccurrenceReader::from_reader("p.csv", Cursor::new(text), Srid::Wgs84) {
+            while let Ok(Some(_)) = reader.next_batch() {}
+        }
+    }
+}

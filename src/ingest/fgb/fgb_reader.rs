@@ -1,33 +1,47 @@
 //! FlatGeobuf files of point features whose columns carry the SINP fields (same names and
 //! aliases as the CSV columns). CRS 4326 unless the header says 2154.
 //!
-//! Features are read sequentially (flatgeobuf verifies each one) and decoded into owned
-//! rows — the properties with bounds-checked reads of our own, since the crate's
-//! property reader indexes its buffer unchecked and would panic on a truncated feature —
-//! then validated in parallel with rayon. Feature numbers follow the file order (which is
-//! the spatial-index order when the file has an index).
+//! The file is framed here rather than with `FgbReader`: flatgeobuf 6 resizes its buffer
+//! to whatever size a feature claims (a corrupt size means gigabytes), panics on an index
+//! node size of 1, and indexes property bytes unchecked. So the header and each feature
+//! are read with bounded sizes, then checked with flatgeobuf's verifying accessors
+//! (`size_prefixed_root_as_header`/`_feature`) and decoded with bounds-checked reads; a
+//! corrupt feature whose frame is intact is one reject. Features are read sequentially,
+//! then verified, decoded and validated in parallel with rayon. Feature numbers follow the
+//! file order (the spatial-index order when the file has an index).
 
 use crate::ingest::fields::{ColumnMap, Field, OwnedGeometry, OwnedRecord, OwnedValue, BATCH_SIZE};
 use crate::ingest::occurrence::Origin;
 use crate::ingest::{IngestError, Occurrence, OccurrenceReader, Reject, Srid};
-use flatgeobuf::{
-    ColumnType, FallibleStreamingIterator, FeatureIter, FgbFeature, FgbReader, GeometryType,
-    NotSeekable,
-};
+use flatgeobuf::{ColumnType, Feature, GeometryType, Header};
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+/// FlatGeobuf's magic bytes are `fgb`, the major version, `fgb`, a patch byte.
+const MAGIC: &[u8; 3] = b"fgb";
+const MAX_VERSION: u8 = 3;
+/// As flatgeobuf's own reader.
+const MAX_HEADER_BYTES: usize = 10 * 1024 * 1024;
+/// Far above any point occurrence: a bigger size means a corrupt file.
+const MAX_FEATURE_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes per packed R-tree node: 4 × f64 bounds + u64 offset.
+const INDEX_NODE_BYTES: u64 = 40;
+
 pub struct FgbOccurrenceReader {
     file: String,
-    features: FeatureIter<Box<dyn Read + Send>, NotSeekable>,
+    input: Box<dyn Read + Send>,
     /// By column index: the field it gives (if any) and its type.
     columns: Vec<(Option<Field>, ColumnType)>,
     geometry_type: GeometryType,
     srid: Srid,
+    /// From the header; 0 when unknown (then features run to the end of the file).
+    features_count: u64,
     file_index: u32,
     batch_size: usize,
+    /// Raw features (size prefix included) of the current batch, reused.
+    buffers: Vec<Vec<u8>>,
     /// 1-based number of the next feature.
     next_feature: u64,
     finished: bool,
@@ -49,16 +63,35 @@ impl FgbOccurrenceReader {
         input: impl Read + Send + 'static,
     ) -> Result<Self, IngestError> {
         let file = name.into();
+        let mut input: Box<dyn Read + Send> = Box::new(input);
         let file_error = |reason: String| IngestError::File {
             file: file.clone(),
             reason,
         };
-        let boxed: Box<dyn Read + Send> = Box::new(input);
-        let reader = FgbReader::open(boxed)
-            .map_err(|e| file_error(format!("not a FlatGeobuf file: {e}")))?;
-        let header = reader.header();
+        let io_error = |source: std::io::Error| {
+            if source.kind() == std::io::ErrorKind::UnexpectedEof {
+                file_error("not a FlatGeobuf file: too short".into())
+            } else {
+                IngestError::Io {
+                    path: file.clone(),
+                    source,
+                }
+            }
+        };
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic).map_err(io_error)?;
+        if &magic[..3] != MAGIC || &magic[4..7] != MAGIC || magic[3] > MAX_VERSION {
+            return Err(file_error(
+                "not a FlatGeobuf file (no fgb magic bytes)".into(),
+            ));
+        }
+        let header_buf = read_frame(&mut input, MAX_HEADER_BYTES)
+            .map_err(io_error)?
+            .map_err(|size| file_error(format!("corrupt header: it claims {size} bytes")))?
+            .ok_or_else(|| file_error("not a FlatGeobuf file: no header".into()))?;
+        let header = flatgeobuf::size_prefixed_root_as_header(&header_buf)
+            .map_err(|e| file_error(format!("corrupt header: {e}")))?;
         let srid = header_srid(&header).map_err(file_error)?;
-        let geometry_type = header.geometry_type();
         let names_and_types: Vec<(String, ColumnType)> = header
             .columns()
             .map(|cols| {
@@ -77,17 +110,24 @@ impl FgbOccurrenceReader {
         for (field, index) in map.mapped() {
             columns[index].0 = Some(field);
         }
-        let features = reader
-            .select_all_seq()
-            .map_err(|e| file_error(format!("cannot read the features: {e}")))?;
+        let features_count = header.features_count();
+        let index_bytes = index_size(features_count, header.index_node_size())
+            .ok_or_else(|| file_error("corrupt header: impossible index size".into()))?;
+        let skipped = std::io::copy(&mut (&mut input).take(index_bytes), &mut std::io::sink())
+            .map_err(io_error)?;
+        if skipped < index_bytes {
+            return Err(file_error("truncated in its spatial index".into()));
+        }
         Ok(FgbOccurrenceReader {
             file,
-            features,
+            input,
             columns,
-            geometry_type,
+            geometry_type: header.geometry_type(),
             srid,
+            features_count,
             file_index: 0,
             batch_size: BATCH_SIZE,
+            buffers: Vec::new(),
             next_feature: 1,
             finished: false,
         })
@@ -109,6 +149,58 @@ impl FgbOccurrenceReader {
     pub fn srid(&self) -> Srid {
         self.srid
     }
+
+    /// Reads up to a batch of raw features into `self.buffers`; returns how many.
+    fn read_features(&mut self) -> Result<usize, IngestError> {
+        let mut n = 0;
+        while n < self.batch_size {
+            let number = self.next_feature + n as u64;
+            if self.features_count > 0 && number > self.features_count {
+                self.finished = true;
+                break;
+            }
+            if n == self.buffers.len() {
+                self.buffers.push(Vec::new());
+            }
+            let frame = read_frame_into(&mut self.input, MAX_FEATURE_BYTES, &mut self.buffers[n])
+                .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => IngestError::File {
+                    file: self.file.clone(),
+                    reason: format!("truncated in feature {number}"),
+                },
+                _ => IngestError::Io {
+                    path: self.file.clone(),
+                    source: e,
+                },
+            })?;
+            match frame {
+                Ok(true) => n += 1,
+                Ok(false) => {
+                    if self.features_count > 0 {
+                        return Err(IngestError::File {
+                            file: self.file.clone(),
+                            reason: format!(
+                                "ends after {} features, its header announces {}",
+                                number - 1,
+                                self.features_count
+                            ),
+                        });
+                    }
+                    self.finished = true;
+                    break;
+                }
+                Err(size) => {
+                    return Err(IngestError::File {
+                        file: self.file.clone(),
+                        reason: format!(
+                            "feature {number} claims {size} bytes: corrupt file (cannot read on)"
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 impl OccurrenceReader for FgbOccurrenceReader {
@@ -116,20 +208,8 @@ impl OccurrenceReader for FgbOccurrenceReader {
         if self.finished {
             return Ok(None);
         }
-        let mut rows = Vec::with_capacity(self.batch_size.min(BATCH_SIZE));
-        while rows.len() < self.batch_size {
-            let feature_number = self.next_feature + rows.len() as u64;
-            let next = self.features.next().map_err(|e| IngestError::File {
-                file: self.file.clone(),
-                reason: format!("feature {feature_number}: {e}"),
-            })?;
-            let Some(feature) = next else {
-                self.finished = true;
-                break;
-            };
-            rows.push(decode(&self.columns, self.geometry_type, feature));
-        }
-        if rows.is_empty() {
+        let n = self.read_features()?;
+        if n == 0 {
             return Ok(None);
         }
         let (file, file_index, srid, first) = (
@@ -138,31 +218,91 @@ impl OccurrenceReader for FgbOccurrenceReader {
             self.srid,
             self.next_feature,
         );
-        self.next_feature += rows.len() as u64;
-        let batch = rows
+        self.next_feature += n as u64;
+        let (columns, geometry_type) = (&self.columns, self.geometry_type);
+        let batch = self.buffers[..n]
             .par_iter()
             .enumerate()
             .with_min_len(256)
-            .map(|(i, row)| {
+            .map(|(i, buffer)| {
                 let origin = Origin {
                     file: file_index,
                     line: first + i as u64,
                 };
-                row.validate(srid, origin, file)
+                decode(columns, geometry_type, buffer).validate(srid, origin, file)
             })
             .collect();
         Ok(Some(batch))
     }
 }
 
+/// Reads a `u32`-size-prefixed frame: `Ok(Ok(Some(bytes)))` with the prefix, `Ok(Ok(None))`
+/// at a clean end of stream, `Ok(Err(size))` when the size exceeds `max`.
+fn read_frame(input: &mut dyn Read, max: usize) -> std::io::Result<Result<Option<Vec<u8>>, u64>> {
+    let mut buf = Vec::new();
+    Ok(read_frame_into(input, max, &mut buf)?.map(|read| read.then_some(buf)))
+}
+
+/// [`read_frame`] into a reused buffer; `Ok(Ok(false))` at a clean end of stream.
+fn read_frame_into(
+    input: &mut dyn Read,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Result<bool, u64>> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match input.read(&mut prefix[got..]) {
+            Ok(0) if got == 0 => return Ok(Ok(false)),
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let size = u32::from_le_bytes(prefix);
+    if size as usize > max {
+        return Ok(Err(u64::from(size)));
+    }
+    buf.clear();
+    buf.extend_from_slice(&prefix);
+    buf.resize(4 + size as usize, 0);
+    input.read_exact(&mut buf[4..])?;
+    Ok(Ok(true))
+}
+
+/// Bytes of the packed Hilbert R-tree that follows the header (FlatGeobuf spec).
+fn index_size(features_count: u64, node_size: u16) -> Option<u64> {
+    if node_size == 0 || features_count == 0 {
+        return Some(0);
+    }
+    let node_size = u64::from(node_size.max(2));
+    // At least one level above the leaves, even for a single feature.
+    let (mut level, mut nodes) = (features_count, features_count);
+    loop {
+        level = level.div_ceil(node_size);
+        nodes = nodes.checked_add(level)?;
+        if level <= 1 {
+            break;
+        }
+    }
+    nodes.checked_mul(INDEX_NODE_BYTES)
+}
+
 /// Decodes one feature into an owned row.
 fn decode(
     columns: &[(Option<Field>, ColumnType)],
     geometry_type: GeometryType,
-    feature: &FgbFeature,
+    buffer: &[u8],
 ) -> OwnedRecord {
     let mut row = OwnedRecord::default();
-    let fb = feature.fbs_feature();
+    let fb: Feature<'_> = match flatgeobuf::size_prefixed_root_as_feature(buffer) {
+        Ok(feature) => feature,
+        Err(e) => {
+            row.problem = Some((None, format!("corrupt feature: {e}")));
+            return row;
+        }
+    };
     row.geometry = match fb.geometry() {
         None => OwnedGeometry::Missing,
         Some(g) => {
@@ -253,7 +393,7 @@ fn decode_properties(
 }
 
 /// The header's CRS: 2154 → Lambert-93; 4326, CRS84 or none → WGS84; others refused.
-fn header_srid(header: &flatgeobuf::Header<'_>) -> Result<Srid, String> {
+fn header_srid(header: &Header<'_>) -> Result<Srid, String> {
     let Some(crs) = header.crs() else {
         return Ok(Srid::Wgs84);
     };

@@ -334,3 +334,96 @@ fn batches_keep_feature_order_and_file_index() {
     assert_eq!(lines, (1..=1000).collect::<Vec<u64>>());
     assert!(reader.next_batch().unwrap().is_none());
 }
+
+proptest::proptest! {
+    #[test]
+    fn corrupted_feature_bytes_never_panic(at in 0usize..10_000, byte in proptest::prelude::any::<u8>()) {
+        let table = test_support::full_table();
+        let mut bytes = fgb(&table, "longitude", "latitude", &PLAIN);
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        if let Ok(mut reader) = reader(bytes) {
+            while let Ok(Some(_)) = reader.next_batch() {}
+        }
+    }
+}
+
+#[test]
+fn index_size_matches_flatgeobuf() {
+    use flatgeobuf::packed_r_tree::PackedRTree;
+    for count in [1u64, 2, 15, 16, 17, 255, 256, 257, 1000, 123_457] {
+        for node in [2u16, 16, 100] {
+            let ours = index_size(count, node).unwrap();
+            let theirs = PackedRTree::index_size(count as usize, node) as u64;
+            assert_eq!(ours, theirs, "{count} features, node size {node}");
+        }
+    }
+    assert_eq!(index_size(0, 16), Some(0));
+    assert_eq!(index_size(1000, 0), Some(0));
+    assert_eq!(index_size(1000, 1), index_size(1000, 2));
+}
+
+#[test]
+fn feature_claiming_a_huge_size_is_a_file_error_without_allocating_it() {
+    let table = test_support::full_table();
+    let bytes = fgb(&table, "longitude", "latitude", &PLAIN);
+    // The first feature follows the magic bytes and the size-prefixed header.
+    let header_size = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let first_feature = 12 + header_size;
+    let mut corrupt = bytes.clone();
+    corrupt[first_feature + 3] = 0xf0; // about 4 GB
+    let mut reader = reader(corrupt).unwrap();
+    let error = reader.next_batch().unwrap_err().to_string();
+    assert!(error.contains("feature 1 claims"), "{error}");
+    // A truncated file: the rows before the cut, then an error.
+    let cut = bytes[..bytes.len() - 10].to_vec();
+    let mut reader = reader_with_batch(cut, 7);
+    let mut good = 0;
+    let error = loop {
+        match reader.next_batch() {
+            Ok(Some(batch)) => good += batch.len(),
+            Ok(None) => panic!("a cut file must fail"),
+            Err(e) => break e.to_string(),
+        }
+    };
+    assert_eq!(good, 56, "the full batches before the cut one");
+    assert!(error.contains("truncated in feature 60"), "{error}");
+}
+
+fn reader_with_batch(bytes: Vec<u8>, batch: usize) -> FgbOccurrenceReader {
+    reader(bytes).unwrap().with_batch_size(batch)
+}
+
+#[test]
+fn corrupt_feature_with_intact_frame_is_one_reject() {
+    let table = test_support::full_table();
+    let mut bytes = fgb(&table, "longitude", "latitude", &PLAIN);
+    let header_size = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let first_feature = 12 + header_size;
+    // Point the feature's root table offset outside its buffer.
+    bytes[first_feature + 4..first_feature + 8].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    let rows = read_bytes(bytes);
+    assert_eq!(rows.len(), 60);
+    let r = rows[0].as_ref().unwrap_err();
+    assert_eq!((r.field.as_str(), r.line), ("row", 1));
+    assert!(r.reason.contains("corrupt feature"), "{r:?}");
+    assert!(rows[1..].iter().all(Result::is_ok));
+}
+
+#[test]
+fn indexed_files_of_one_and_seventeen_features_are_read() {
+    let table = test_support::full_table();
+    let options = Options {
+        index: true,
+        ..PLAIN
+    };
+    for n in [1, 17] {
+        let small = Table {
+            header: table.header.clone(),
+            rows: table.rows[..n].to_vec(),
+        };
+        let rows = read_bytes(fgb(&small, "longitude", "latitude", &options));
+        assert_eq!(rows.len(), n);
+        assert!(rows.iter().all(Result::is_ok));
+    }
+}

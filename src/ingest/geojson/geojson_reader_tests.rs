@@ -303,3 +303,12 @@ fn dropping_the_reader_early_is_fine() {
     assert_eq!(reader.next_batch().unwrap().unwrap().len(), 10);
     drop(reader); // the parsing thread sees the closed channel and stops
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_json_text_never_panics(body in "[\\[\\]{}:,\"a-z0-9.\\- ]{0,200}") {
+        let text = format!(r#"{{"type":"FeatureCollection","features":[{body}"#);
+        let mut reader = reader(&text);
+        while let Ok(Some(_)) = reader.next_batch() {}
+    }
+}
