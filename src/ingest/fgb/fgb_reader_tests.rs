@@ -427,3 +427,32 @@ fn indexed_files_of_one_and_seventeen_features_are_read() {
         assert!(rows.iter().all(Result::is_ok));
     }
 }
+
+#[test]
+fn open_reader_indexed_picks_the_reader_by_extension_and_sets_the_file_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = test_support::full_table();
+    let fgb_path = dir.path().join("occ.FGB");
+    std::fs::write(&fgb_path, fgb(&table, "longitude", "latitude", &PLAIN)).unwrap();
+    let geojson_path = dir.path().join("occ.geojson");
+    std::fs::write(
+        &geojson_path,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+           "properties":{"idSINPOccTax":"a","cdNom":1,"dateDebut":"2020-01-01"},
+           "geometry":{"type":"Point","coordinates":[1,2]}}]}"#,
+    )
+    .unwrap();
+    let csv_path = std::path::PathBuf::from(test_support::SAMPLE);
+    for (path, rows) in [(&fgb_path, 60), (&geojson_path, 1), (&csv_path, 1000)] {
+        let mut reader = crate::ingest::open_reader_indexed(path, Srid::Wgs84, 9).unwrap();
+        let got = read_all(reader.as_mut());
+        assert_eq!(got.len(), rows, "{}", path.display());
+        assert!(got.iter().all(|r| r.as_ref().unwrap().origin.file == 9));
+        let mut plain = crate::ingest::open_reader(path, Srid::Wgs84).unwrap();
+        let first = plain.next_batch().unwrap().unwrap().remove(0).unwrap();
+        assert_eq!(first.origin.file, 0);
+    }
+    let other = dir.path().join("occ.shp");
+    std::fs::write(&other, b"").unwrap();
+    assert!(crate::ingest::open_reader_indexed(&other, Srid::Wgs84, 0).is_err());
+}
