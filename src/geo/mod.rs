@@ -6,4 +6,6 @@ pub mod grid;
 pub mod lambert93;
 pub mod webmercator;
 
-pub use geometry::{BBox, MultiPolygon, Polygon, Ring};
+pub use geometry::{ring_contains, ring_signed_area, BBox, MultiPolygon, Polygon, Ring};
+pub use grid::{Cell, GridSize};
+pub use webmercator::TileId;
