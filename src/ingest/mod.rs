@@ -4,10 +4,13 @@
 
 pub mod csv;
 pub mod fgb;
+pub mod fields;
 pub mod geojson;
 pub mod nomenclature;
 pub mod occurrence;
 pub mod pipeline;
+#[cfg(test)]
+mod test_support;
 
 pub use occurrence::{Occurrence, Reject};
 
@@ -56,5 +59,31 @@ pub fn open_reader(path: &Path, srid: Srid) -> Result<Box<dyn OccurrenceReader>,
             file: path.display().to_string(),
             reason: format!("unknown occurrence format {ext:?}: expected .csv, .geojson or .fgb"),
         }),
+    }
+}
+
+/// [`open_reader`] for the `file_index`-th file of an ingest: its occurrences carry that
+/// index in [`Origin::file`](occurrence::Origin).
+pub fn open_reader_indexed(
+    path: &Path,
+    srid: Srid,
+    file_index: u32,
+) -> Result<Box<dyn OccurrenceReader>, IngestError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "geojson" | "json" => Ok(Box::new(
+            geojson::GeoJsonOccurrenceReader::open(path)?.with_file_index(file_index),
+        )),
+        "fgb" => Ok(Box::new(
+            fgb::FgbOccurrenceReader::open(path)?.with_file_index(file_index),
+        )),
+        "csv" | "tsv" | "txt" => Ok(Box::new(
+            csv::CsvOccurrenceReader::open(path, srid)?.with_file_index(file_index),
+        )),
+        _ => open_reader(path, srid),
     }
 }

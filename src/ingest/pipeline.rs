@@ -2,7 +2,7 @@
 //! → one sorted segment → a new store generation, published atomically. Rejected rows go to
 //! a report beside the store; nothing is dropped silently.
 
-use super::{open_reader, IngestError, Occurrence, Reject, Srid};
+use super::{open_reader_indexed, IngestError, Occurrence, Reject, Srid};
 use crate::admin::AdminAreas;
 use crate::date::Day;
 use crate::error::Result;
@@ -138,8 +138,8 @@ pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
     let refs = load_referentials(&opts.referentials)?;
     // Open every file first: a missing file or a bad header fails before anything is written.
     let mut readers = Vec::with_capacity(opts.occurrences.len());
-    for path in &opts.occurrences {
-        readers.push(open_reader(path, opts.srid)?);
+    for (i, path) in opts.occurrences.iter().enumerate() {
+        readers.push(open_reader_indexed(path, opts.srid, i as u32)?);
     }
 
     let progress = progress_bar(opts.progress);
@@ -173,11 +173,7 @@ pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
             progress.inc(rows.len() as u64);
             let located: Vec<Result<Located, Reject>> = rows
                 .into_par_iter()
-                .map(|row| {
-                    let mut occ = row?;
-                    occ.origin.file = file_index as u32;
-                    locate(&refs, occ, &path)
-                })
+                .map(|row| locate(&refs, row?, &path))
                 .collect();
             for r in located {
                 match r {
