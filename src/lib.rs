@@ -5,6 +5,7 @@
 //! Only `store::mmap` needs `unsafe` (mapping a file); every other module forbids it.
 #![deny(unsafe_code)]
 
+pub mod access;
 pub mod admin;
 pub mod date;
 pub mod error;

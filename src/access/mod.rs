@@ -1,0 +1,7 @@
+//! Who may see what: the one place that decides, for a record and a caller, the area the
+//! record is diffused at. Tiles, indicators and extracts read records only through it.
+#![forbid(unsafe_code)]
+
+pub mod rights;
+
+pub use rights::{Caller, Grant};
