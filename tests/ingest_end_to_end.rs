@@ -38,16 +38,31 @@ fn ok(args: &[&str]) -> String {
 }
 
 fn ingest(occurrences: &[&Path], store: &Path) -> serde_json::Value {
-    let mut args = vec!["ingest", "--json", "--out", store.to_str().unwrap(), "--occurrences"];
+    let mut args = vec![
+        "ingest",
+        "--json",
+        "--out",
+        store.to_str().unwrap(),
+        "--occurrences",
+    ];
     args.extend(occurrences.iter().map(|p| p.to_str().unwrap()));
     serde_json::from_str(&ok(&args)).expect("summary JSON")
 }
 
 /// Report rows sorted by id (the report is in store order, the oracle in id order).
 fn report(store: &Path, at: &str) -> Vec<String> {
-    let text = ok(&["sensitivity-report", "--store", store.to_str().unwrap(), "--at", at]);
+    let text = ok(&[
+        "sensitivity-report",
+        "--store",
+        store.to_str().unwrap(),
+        "--at",
+        at,
+    ]);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    assert_eq!(lines[0], "idSINPOccTax,sensiNiveau,sensiAlerte,cdSl,ruleId,sensitiveUntil");
+    assert_eq!(
+        lines[0],
+        "idSINPOccTax,sensiNiveau,sensiAlerte,cdSl,ruleId,sensitiveUntil"
+    );
     lines[1..].sort();
     lines
 }
@@ -60,8 +75,16 @@ fn oracle(occurrences: &Path, at: &str) -> Vec<String> {
         .arg(at)
         .output()
         .expect("python3 is needed for the oracle");
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Compares flou's report to the oracle's on every id both have; returns how many were compared.
@@ -76,7 +99,9 @@ fn assert_matches_oracle(store: &Path, occurrences: &Path, at: &str) -> (usize, 
     let mut sensitive = 0;
     for line in &ours[1..] {
         let id = line.split(',').next().unwrap();
-        let Some(expected) = theirs_by_id.get(id) else { continue };
+        let Some(expected) = theirs_by_id.get(id) else {
+            continue;
+        };
         assert_eq!(line, expected, "on {at}, observation {id}");
         compared += 1;
         sensitive += usize::from(!line.contains(",0,NON,,,"));
@@ -94,7 +119,12 @@ fn real_sample_to_store_and_back_through_the_sensitivity_report() {
     let rejected = s["rejected"].as_u64().unwrap();
     assert_eq!(accepted + rejected, 1000);
     // All 1,000 points lie in Hautes-Alpes and Isère, inside the embedded regions.
-    assert_eq!(rejected, 0, "rejects: {}", std::fs::read_to_string(dir.path().join("store.rejects.csv")).unwrap());
+    assert_eq!(
+        rejected,
+        0,
+        "rejects: {}",
+        std::fs::read_to_string(dir.path().join("store.rejects.csv")).unwrap()
+    );
 
     // Days before, during and after the expiry of the 10- and 20-year rules of the sample.
     let mut total_sensitive = 0;
@@ -104,9 +134,13 @@ fn real_sample_to_store_and_back_through_the_sensitivity_report() {
         total_sensitive += sensitive;
     }
     // The sample holds real sensitive taxa (e.g. Gypaetus barbatus, rule 950 in 05).
-    assert!(total_sensitive > 0, "no sensitive observation at any date: the comparison proves little");
+    assert!(
+        total_sensitive > 0,
+        "no sensitive observation at any date: the comparison proves little"
+    );
 
-    let info: serde_json::Value = serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
     assert_eq!(info["records"], 1000);
     assert_eq!(info["live_records"], 1000);
     assert_eq!(info["format_version"], 1);
@@ -119,7 +153,15 @@ fn real_sample_to_store_and_back_through_the_sensitivity_report() {
 fn synthetic_data_matches_the_oracle_with_statuses_and_durations() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("synth.csv");
-    ok(&["synth", "--records", "20000", "--seed", "3", "--out", csv.to_str().unwrap()]);
+    ok(&[
+        "synth",
+        "--records",
+        "20000",
+        "--seed",
+        "3",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
     let store = dir.path().join("store");
     let s = ingest(&[&csv], &store);
     assert_eq!(s["rows_read"], 20000);
@@ -201,37 +243,75 @@ fn a_failed_ingest_leaves_the_previous_store_serving() {
     let store = dir.path().join("store");
     ingest(&[&sample()], &store);
     let manifest_before = std::fs::read(store.join("manifest.json")).unwrap();
-    let files_before: Vec<_> = std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let files_before: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
 
     // A missing referential: fails before anything is written.
     let out = flou(&[
-        "ingest", "--out", store.to_str().unwrap(), "--communes", "/nonexistent.geojson",
-        "--occurrences", sample().to_str().unwrap(),
+        "ingest",
+        "--out",
+        store.to_str().unwrap(),
+        "--communes",
+        "/nonexistent.geojson",
+        "--occurrences",
+        sample().to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.geojson"));
 
     // Every row rejected: refused rather than publishing an empty store.
     let csv = dir.path().join("all-bad.csv");
-    std::fs::write(&csv, "idSINPOccTax,cdNom,dateDebut,longitude,latitude\nx,1,not-a-date,6.07,44.55\n").unwrap();
-    let out = flou(&["ingest", "--out", store.to_str().unwrap(), "--occurrences", csv.to_str().unwrap()]);
+    std::fs::write(
+        &csv,
+        "idSINPOccTax,cdNom,dateDebut,longitude,latitude\nx,1,not-a-date,6.07,44.55\n",
+    )
+    .unwrap();
+    let out = flou(&[
+        "ingest",
+        "--out",
+        store.to_str().unwrap(),
+        "--occurrences",
+        csv.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("every one of the 1 rows was rejected"));
 
-    assert_eq!(std::fs::read(store.join("manifest.json")).unwrap(), manifest_before);
-    let mut files_after: Vec<_> = std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(
+        std::fs::read(store.join("manifest.json")).unwrap(),
+        manifest_before
+    );
+    let mut files_after: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     let mut files_before = files_before;
     files_before.sort();
     files_after.sort();
-    assert_eq!(files_after, files_before, "no stray files left in the store");
-    let info: serde_json::Value = serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
+    assert_eq!(
+        files_after, files_before,
+        "no stray files left in the store"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
     assert_eq!(info["records"], 1000);
 
     // A successful re-ingest publishes generation 2 and removes generation 1's files.
     ingest(&[&sample()], &store);
-    let info: serde_json::Value = serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
     assert_eq!(info["generation"], 2);
-    let flou_files = std::fs::read_dir(&store).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "flou")).count();
+    let flou_files = std::fs::read_dir(&store)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "flou")
+        })
+        .count();
     assert_eq!(flou_files, 2, "one areas file and one segment");
 }
 
@@ -239,8 +319,17 @@ fn a_failed_ingest_leaves_the_previous_store_serving() {
 fn ingest_refuses_to_write_into_a_directory_that_is_not_a_store() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
-    let out = flou(&["ingest", "--out", dir.path().to_str().unwrap(), "--occurrences", sample().to_str().unwrap()]);
+    let out = flou(&[
+        "ingest",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--occurrences",
+        sample().to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no flou store"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
+        "keep me"
+    );
 }

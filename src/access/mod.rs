@@ -2,6 +2,7 @@
 //! record is diffused at. Tiles, indicators and extracts read records only through it.
 #![forbid(unsafe_code)]
 
+pub mod diffusion;
 pub mod rights;
 
 pub use rights::{Caller, Grant};

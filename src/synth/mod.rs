@@ -53,7 +53,12 @@ struct Model {
 }
 
 /// Writes `records` synthetic observations to `out`; returns how many were written.
-pub fn write_csv(refs: &ReferentialPaths, records: u64, seed: u64, out: &Path) -> crate::Result<u64> {
+pub fn write_csv(
+    refs: &ReferentialPaths,
+    records: u64,
+    seed: u64,
+    out: &Path,
+) -> crate::Result<u64> {
     let model = build_model(refs, records, seed)?;
     let io = |e| IngestError::Io {
         path: out.display().to_string(),
@@ -96,18 +101,23 @@ fn build_model(refs: &ReferentialPaths, records: u64, seed: u64) -> crate::Resul
     };
     let common = if common.is_empty() {
         // No taxonomy: a handful of frequent real taxa.
-        [(3608, "Dryocopus martius"), (53754, "Aglais urticae"), (4355, "Parus montanus")]
-            .into_iter()
-            .map(|(c, n)| Taxon {
-                cd_nom: c,
-                cd_ref: c,
-                name: n.into(),
-            })
-            .collect()
+        [
+            (3608, "Dryocopus martius"),
+            (53754, "Aglais urticae"),
+            (4355, "Parus montanus"),
+        ]
+        .into_iter()
+        .map(|(c, n)| Taxon {
+            cd_nom: c,
+            cd_ref: c,
+            name: n.into(),
+        })
+        .collect()
     } else {
         common
     };
-    let names: std::collections::HashMap<u32, &str> = common.iter().map(|t| (t.cd_nom, t.name.as_str())).collect();
+    let names: std::collections::HashMap<u32, &str> =
+        common.iter().map(|t| (t.cd_nom, t.name.as_str())).collect();
     let sensitive_by_departement = areas
         .departements
         .iter()
@@ -119,7 +129,9 @@ fn build_model(refs: &ReferentialPaths, records: u64, seed: u64) -> crate::Resul
                 .map(|c| Taxon {
                     cd_nom: c,
                     cd_ref: c,
-                    name: names.get(&c).map_or_else(|| format!("Taxon {c}"), |n| (*n).to_string()),
+                    name: names
+                        .get(&c)
+                        .map_or_else(|| format!("Taxon {c}"), |n| (*n).to_string()),
                 })
                 .collect()
         })
@@ -175,23 +187,40 @@ fn read_taxa(path: &Path) -> crate::Result<Vec<Taxon>> {
         path: path.display().to_string(),
         source: e,
     })?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) { b'\t' } else { b',' };
-    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
+    let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
     let headers = r.headers().map_err(|e| err(e.to_string()))?.clone();
-    let col = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
     let cd_nom = col(&["cd_nom"]).ok_or_else(|| err("no cd_nom column".into()))?;
     let cd_ref = col(&["cd_ref"]).unwrap_or(cd_nom);
     let name = col(&["lb_nom", "nom_francais", "nom_valide"]);
     let mut taxa = Vec::new();
     for rec in r.records().flatten() {
-        let (Some(Ok(n)), Some(Ok(rf))) = (rec.get(cd_nom).map(str::parse), rec.get(cd_ref).map(str::parse)) else {
+        let (Some(Ok(n)), Some(Ok(rf))) = (
+            rec.get(cd_nom).map(str::parse),
+            rec.get(cd_ref).map(str::parse),
+        ) else {
             continue;
         };
         let label = name.and_then(|i| rec.get(i)).unwrap_or("").to_string();
         taxa.push(Taxon {
             cd_nom: n,
             cd_ref: rf,
-            name: if label.is_empty() { format!("Taxon {n}") } else { label },
+            name: if label.is_empty() {
+                format!("Taxon {n}")
+            } else {
+                label
+            },
         });
     }
     Ok(taxa)
@@ -200,7 +229,14 @@ fn read_taxa(path: &Path) -> crate::Result<Vec<Taxon>> {
 fn uuid(rng: &mut SmallRng) -> String {
     let a: u128 = rng.gen();
     let h = format!("{a:032x}");
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 /// Standard normal deviate (Box–Muller).
@@ -216,7 +252,10 @@ fn chunk_text(m: &Model, seed: u64, chunk: u64, n: u64) -> String {
     let total = m.cumulative.last().copied().unwrap_or(1.0);
     for _ in 0..n {
         let pick = rng.gen::<f64>() * total;
-        let h = &m.hotspots[m.cumulative.partition_point(|c| *c < pick).min(m.hotspots.len() - 1)];
+        let h = &m.hotspots[m
+            .cumulative
+            .partition_point(|c| *c < pick)
+            .min(m.hotspots.len() - 1)];
         let dx = normal(&mut rng) * h.sigma_m;
         let dy = normal(&mut rng) * h.sigma_m;
         let lat = h.lat + dy / 111_320.0;
@@ -241,7 +280,11 @@ fn chunk_text(m: &Model, seed: u64, chunk: u64, n: u64) -> String {
         };
         let years_ago = (46.0 * rng.gen::<f64>().powi(2)) as i32;
         let start = crate::date::Day(m.last_day.0 - years_ago * 365 - rng.gen_range(0..365));
-        let end = if rng.gen_range(0..100) < 85 { start } else { crate::date::Day(start.0 + rng.gen_range(1..30)) };
+        let end = if rng.gen_range(0..100) < 85 {
+            start
+        } else {
+            crate::date::Day(start.0 + rng.gen_range(1..30))
+        };
         let end = crate::date::Day(end.0.min(m.last_day.0));
         let dsp = match rng.gen_range(0..100) {
             0..=64 => "Pu",
@@ -275,7 +318,9 @@ fn chunk_text(m: &Model, seed: u64, chunk: u64, n: u64) -> String {
             dataset,
             lon,
             lat,
-            m.areas.locate(lon, lat).map_or("", |c| m.areas.communes[c as usize].code.as_str())
+            m.areas
+                .locate(lon, lat)
+                .map_or("", |c| m.areas.communes[c as usize].code.as_str())
         );
     }
     s
