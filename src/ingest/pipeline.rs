@@ -84,7 +84,10 @@ pub struct IngestSummary {
     /// Observations whose chosen rule needs a manual check (`sensiAlerte`).
     pub alerts: u64,
     pub files: Vec<FileSummary>,
+    /// Bytes of the new store generation (segment + areas).
     pub store_bytes: u64,
+    /// Bytes of the segment alone (observations, strings, indexes).
+    pub segment_bytes: u64,
     pub rejects_report: String,
     pub seconds: f64,
 }
@@ -266,6 +269,7 @@ pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
         source: e,
     })?;
     summary.store_bytes = areas_bytes + seg_bytes;
+    summary.segment_bytes = seg_bytes;
     summary.rejects_report = report.display().to_string();
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)

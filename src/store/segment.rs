@@ -216,8 +216,11 @@ pub fn write_segment(path: &Path, contents: &SegmentContents) -> Result<u64, Sto
     w.write(path)
 }
 
-/// `[start, end)` of every commune's and department's records; checks they are contiguous.
-fn area_ranges(c: &SegmentContents) -> Result<(Vec<[u32; 2]>, Vec<[u32; 2]>), StoreError> {
+/// `[start, end)` record ranges, one per area.
+type AreaRanges = Vec<[u32; 2]>;
+
+/// The ranges of every commune and department; checks each is contiguous.
+fn area_ranges(c: &SegmentContents) -> Result<(AreaRanges, AreaRanges), StoreError> {
     let mut communes = vec![[0u32, 0u32]; c.commune_departements.len()];
     let mut departements = vec![[0u32, 0u32]; c.departement_count];
     let not_sorted = |what: &str, i: usize| StoreError::Corrupt {
