@@ -165,3 +165,172 @@ fn liveness(segments: &[Segment]) -> Vec<Option<Vec<u64>>> {
     }
     dead
 }
+
+#[cfg(test)]
+mod tests {
+    use super::manifest::{Manifest, SegmentEntry, Staging, MANIFEST_FORMAT};
+    use super::*;
+    use crate::admin::{AdminAreas, Commune, Departement};
+    use crate::date::Day;
+    use crate::geo::{MultiPolygon, Polygon};
+    use crate::sensitivity::SensitivityStep;
+
+    fn square(x: f64, y: f64, d: f64) -> MultiPolygon {
+        MultiPolygon {
+            polygons: vec![Polygon {
+                exterior: vec![[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]],
+                interiors: vec![],
+            }],
+        }
+    }
+
+    fn areas() -> AdminAreas {
+        let commune = |code: &str, x: f64| {
+            let geometry = square(x, 44.0, 0.1);
+            Commune {
+                code: code.into(),
+                name: format!("Commune {code}"),
+                departement: 0,
+                bbox: geometry.bbox(),
+                geometry,
+            }
+        };
+        let geometry = square(6.0, 44.0, 0.2);
+        let dept = Departement {
+            code: "05".into(),
+            name: "Hautes-Alpes".into(),
+            bbox: geometry.bbox(),
+            geometry,
+        };
+        AdminAreas::from_parts(
+            vec![commune("05001", 6.0), commune("05002", 6.1)],
+            vec![dept],
+        )
+        .unwrap()
+    }
+
+    fn segment(ids: &[&str], tombstones: &[&str]) -> SegmentContents {
+        let records = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| RecordRow {
+                id: id.to_string(),
+                lon_e7: 60_500_000,
+                lat_e7: 440_500_000 + i as i32,
+                cd_nom: 1,
+                cd_ref: 1,
+                date_debut: Day(0),
+                date_span: 0,
+                commune: 0,
+                timeline: 0,
+                dataset: 0,
+                nom_cite: 0,
+                producer: segment::ABSENT,
+                ds_publique: 0,
+                statut_biologique: segment::ABSENT,
+                comportement: segment::ABSENT,
+            })
+            .collect();
+        SegmentContents {
+            records,
+            datasets: vec!["jdd".into()],
+            nom_cites: vec!["x".into()],
+            timelines: vec![vec![SensitivityStep::NOT_SENSITIVE]],
+            commune_departements: vec![0, 0],
+            departement_count: 1,
+            tombstones: tombstones.iter().map(|s| s.to_string()).collect(),
+            meta: "{}".into(),
+        }
+    }
+
+    fn publish(dir: &Path, segments: &[SegmentContents]) {
+        let mut staging = Staging::begin(dir).unwrap();
+        let (areas_name, areas_path) = staging.new_file("areas");
+        areas::write_areas(&areas_path, &areas()).unwrap();
+        let entries = segments
+            .iter()
+            .map(|c| {
+                let (file, path) = staging.new_file("seg");
+                let bytes = segment::write_segment(&path, c).unwrap();
+                SegmentEntry {
+                    file,
+                    records: c.records.len() as u64,
+                    bytes,
+                }
+            })
+            .collect();
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            version: container::FORMAT_VERSION,
+            generation: staging.generation(),
+            created: "2026-11-23T00:00:00Z".into(),
+            areas: areas_name,
+            segments: entries,
+        };
+        staging.publish(&manifest).unwrap();
+    }
+
+    fn live_ids(store: &Store) -> Vec<String> {
+        let mut ids: Vec<String> = store
+            .live_records()
+            .map(|(s, r)| store.segments()[s].id(r).to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn later_segments_delete_and_replace_earlier_records_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        publish(
+            dir.path(),
+            &[
+                segment(&["a", "b", "c", "d"], &[]),
+                // Day 2: "b" changed (new version), "c" deleted, "e" added.
+                segment(&["b", "e"], &["c"]),
+                // Day 3: "e" deleted again, "a" changed.
+                segment(&["a"], &["e"]),
+            ],
+        );
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(live_ids(&store), vec!["a", "b", "d"]);
+        assert_eq!(store.live_count(), 3);
+        // The surviving "a" and "b" are the newest versions.
+        assert!(store.is_live(2, 0), "a from day 3");
+        assert!(!store.is_live(0, 0), "a from day 1 is superseded");
+        assert!(store.is_live(1, 0), "b from day 2");
+        assert!(!store.is_live(0, 1), "b from day 1 is superseded");
+    }
+
+    #[test]
+    fn the_areas_file_reads_back_as_the_same_areas() {
+        let dir = tempfile::tempdir().unwrap();
+        publish(dir.path(), &[segment(&["a"], &[])]);
+        let store = Store::open(dir.path()).unwrap();
+        let a = store.areas();
+        let original = areas();
+        assert_eq!(a.commune_count(), 2);
+        assert_eq!(a.commune_code(1), "05002");
+        assert_eq!(a.commune_name(1), "Commune 05002");
+        assert_eq!(a.departement_code(0), "05");
+        assert_eq!(a.departement_name(0), "Hautes-Alpes");
+        assert_eq!(a.commune_geometry(1), original.communes[1].geometry);
+        let back = a.to_admin_areas().unwrap();
+        assert_eq!(back.locate(6.15, 44.05), Some(1));
+        assert_eq!(back.locate(6.05, 44.05), Some(0));
+        assert_eq!(back.locate(7.0, 44.05), None);
+    }
+
+    #[test]
+    fn a_manifest_naming_a_file_outside_the_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        publish(dir.path(), &[segment(&["a"], &[])]);
+        let path = dir.path().join(manifest::MANIFEST);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut m: Manifest = serde_json::from_str(&text).unwrap();
+        m.areas = "../../etc/passwd".into();
+        std::fs::write(&path, serde_json::to_string(&m).unwrap()).unwrap();
+        let e = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("outside the store"), "{e}");
+    }
+}
