@@ -501,6 +501,7 @@ impl LayerEncoder {
 /// and dropped if it keeps fewer than 3 vertices or no area. Exterior rings are
 /// written with a positive area by the spec's surveyor's formula (clockwise on screen,
 /// y down) and holes with a negative one, whatever the input winding.
+#[must_use = "nothing is written until finish() is called"]
 pub struct PolygonFeature<'l> {
     layer: &'l mut LayerEncoder,
     cursor: IPoint,
