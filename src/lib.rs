@@ -16,5 +16,6 @@ pub mod sensitivity;
 pub mod store;
 pub mod synth;
 pub mod taxonomy;
+pub mod tiles;
 
 pub use error::{Error, Result};
