@@ -3,5 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod rights;
+pub mod token;
 
 pub use rights::{Caller, Grant};
