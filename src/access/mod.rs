@@ -4,5 +4,6 @@
 
 pub mod diffusion;
 pub mod rights;
+pub mod token;
 
 pub use rights::{Caller, Grant};
