@@ -4,6 +4,7 @@
 
 pub mod diffusion;
 pub mod rights;
+pub mod view;
 pub mod token;
 
 pub use rights::{Caller, Grant};
