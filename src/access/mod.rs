@@ -4,7 +4,7 @@
 
 pub mod diffusion;
 pub mod rights;
-pub mod view;
 pub mod token;
+pub mod view;
 
 pub use rights::{Caller, Grant};

@@ -31,7 +31,10 @@ impl RecordFilter {
         self.taxa.as_ref().is_none_or(|t| t.contains(&cd_ref))
             && self.from.is_none_or(|f| fin >= f)
             && self.to.is_none_or(|t| debut <= t)
-            && self.datasets.as_ref().is_none_or(|d| d.iter().any(|x| x == dataset))
+            && self
+                .datasets
+                .as_ref()
+                .is_none_or(|d| d.iter().any(|x| x == dataset))
     }
 }
 
@@ -63,7 +66,12 @@ pub struct AccessContext<'a> {
 }
 
 impl<'a> AccessContext<'a> {
-    pub fn new(store: &'a Store, areas: &'a AdminAreas, taxa: &'a dyn TaxonTree, policy: PublicPolicy) -> Self {
+    pub fn new(
+        store: &'a Store,
+        areas: &'a AdminAreas,
+        taxa: &'a dyn TaxonTree,
+        policy: PublicPolicy,
+    ) -> Self {
         AccessContext {
             store,
             areas,
@@ -77,7 +85,12 @@ impl<'a> AccessContext<'a> {
     /// the first of a fixed 5 × 5 pattern of points inside the cell that lies in a commune —
     /// a function of the cell only, so it reveals nothing finer than the cell.
     pub fn departement_of_cell(&self, cell: Cell) -> Option<u16> {
-        if let Some(d) = self.cell_departement.read().ok().and_then(|m| m.get(&cell).copied()) {
+        if let Some(d) = self
+            .cell_departement
+            .read()
+            .ok()
+            .and_then(|m| m.get(&cell).copied())
+        {
             return d;
         }
         let sq = cell.square_l93();
@@ -90,7 +103,9 @@ impl<'a> AccessContext<'a> {
         }
         let found = order.into_iter().find_map(|(fx, fy)| {
             let (lon, lat) = crate::geo::lambert93::inverse(x0 + fx * side, y0 + fy * side);
-            self.areas.locate(lon, lat).map(|c| self.areas.communes[c as usize].departement)
+            self.areas
+                .locate(lon, lat)
+                .map(|c| self.areas.communes[c as usize].departement)
         });
         if let Ok(mut m) = self.cell_departement.write() {
             m.insert(cell, found);
@@ -152,10 +167,15 @@ impl AccessView<'_, '_> {
             self.for_each_of_departement(d, |s| {
                 let meets = match &s.area {
                     DiffusionArea::Precise => s.position.is_some_and(|p| bbox.contains(p)),
-                    DiffusionArea::Cell(c) => *cell_meets
-                        .entry(*c)
-                        .or_insert_with(|| self.ctx.area_bbox(&s.area).is_some_and(|b| b.intersects(bbox))),
-                    other => self.ctx.area_bbox(other).is_some_and(|b| b.intersects(bbox)),
+                    DiffusionArea::Cell(c) => *cell_meets.entry(*c).or_insert_with(|| {
+                        self.ctx
+                            .area_bbox(&s.area)
+                            .is_some_and(|b| b.intersects(bbox))
+                    }),
+                    other => self
+                        .ctx
+                        .area_bbox(other)
+                        .is_some_and(|b| b.intersects(bbox)),
                 };
                 if meets {
                     f(s);
@@ -180,13 +200,18 @@ impl AccessView<'_, '_> {
             for r in seg.departement_records(d) {
                 let date_fin = Day(debut[r].0 + i32::from(span[r]));
                 let dataset = seg.dataset_name(r);
-                if !self.filter.keeps(cd_ref[r], debut[r], date_fin, dataset) || !store.is_live(si, r) {
+                if !self.filter.keeps(cd_ref[r], debut[r], date_fin, dataset)
+                    || !store.is_live(si, r)
+                {
                     continue;
                 }
                 let c = commune[r] as usize;
                 let dep = areas.commune_departement(c);
                 let level = seg.step_at(r, self.today).level;
-                let (lon, lat) = (f64::from(seg.lon_e7()[r]) / E7, f64::from(seg.lat_e7()[r]) / E7);
+                let (lon, lat) = (
+                    f64::from(seg.lon_e7()[r]) / E7,
+                    f64::from(seg.lat_e7()[r]) / E7,
+                );
                 let facts = RecordFacts {
                     lon,
                     lat,

@@ -82,7 +82,7 @@ impl GridSize {
     /// side of `self`). Nesting chains: 1 ⊂ 2 ⊂ 10 ⊂ 20 and 1 ⊂ 5 ⊂ 10 ⊂ 50; 2 km does NOT
     /// nest in 5 km (a 2 km cell from 4 to 6 km straddles the 5 km line), nor 20 in 50.
     pub fn nests_in(self, coarser: GridSize) -> bool {
-        coarser.km() % self.km() == 0
+        coarser.km().is_multiple_of(self.km())
     }
 
     fn metres_i64(self) -> i64 {

@@ -75,20 +75,20 @@ pub fn full_table() -> Table {
             vec![
                 format!("occ-{i:04}-é"),
                 (1000 + i * 37).to_string(),
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     String::new()
                 } else {
                     (900 + i).to_string()
                 },
                 format!("Taxon {i} (L. 1758)"),
                 format!("20{:02}-{:02}-{:02}", i % 25, 1 + i % 12, 1 + i % 28),
-                if i % 4 == 0 {
+                if i.is_multiple_of(4) {
                     String::new()
                 } else {
                     format!("20{:02}-12-31", i % 25)
                 },
                 (i % 14).to_string(),
-                if i % 5 == 0 {
+                if i.is_multiple_of(5) {
                     String::new()
                 } else {
                     (i % 24).to_string()

@@ -675,7 +675,11 @@ mod tests {
             timeline: (i % 2) as u32,
             dataset: 0,
             nom_cite: (i % 2) as u32,
-            producer: if i % 4 == 0 { ABSENT } else { (i % 6) as u8 },
+            producer: if i.is_multiple_of(4) {
+                ABSENT
+            } else {
+                (i % 6) as u8
+            },
             ds_publique: (i % 5) as u8,
             statut_biologique: ABSENT,
             comportement: 3,
