@@ -65,9 +65,13 @@ pub struct AccessContext<'a> {
     pub areas: &'a AdminAreas,
     pub taxa: &'a dyn TaxonTree,
     pub policy: PublicPolicy,
-    /// Department of each grid cell, decided from the cell alone (cached).
-    cell_departement: RwLock<HashMap<Cell, Option<u16>>>,
+    pub cells: &'a CellPlacement,
 }
+
+/// Department of each grid cell, decided from the cell alone; filled as cells are met and
+/// kept for the life of a store (it depends on the areas only).
+#[derive(Debug, Default)]
+pub struct CellPlacement(RwLock<HashMap<Cell, Option<u16>>>);
 
 impl<'a> AccessContext<'a> {
     pub fn new(
@@ -75,13 +79,14 @@ impl<'a> AccessContext<'a> {
         areas: &'a AdminAreas,
         taxa: &'a dyn TaxonTree,
         policy: PublicPolicy,
+        cells: &'a CellPlacement,
     ) -> Self {
         AccessContext {
             store,
             areas,
             taxa,
             policy,
-            cell_departement: RwLock::new(HashMap::new()),
+            cells,
         }
     }
 
@@ -90,7 +95,8 @@ impl<'a> AccessContext<'a> {
     /// a function of the cell only, so it reveals nothing finer than the cell.
     pub fn departement_of_cell(&self, cell: Cell) -> Option<u16> {
         if let Some(d) = self
-            .cell_departement
+            .cells
+            .0
             .read()
             .ok()
             .and_then(|m| m.get(&cell).copied())
