@@ -94,13 +94,7 @@ impl<'a> AccessContext<'a> {
     /// the first of a fixed 5 × 5 pattern of points inside the cell that lies in a commune —
     /// a function of the cell only, so it reveals nothing finer than the cell.
     pub fn departement_of_cell(&self, cell: Cell) -> Option<u16> {
-        if let Some(d) = self
-            .cells
-            .0
-            .read()
-            .ok()
-            .and_then(|m| m.get(&cell).copied())
-        {
+        if let Some(d) = self.cells.0.read().ok().and_then(|m| m.get(&cell).copied()) {
             return d;
         }
         let sq = cell.square_l93();
@@ -242,8 +236,10 @@ impl<'a> AccessView<'_, 'a> {
                     continue;
                 }
                 let precise = area == DiffusionArea::Precise;
-                let known_commune = matches!(area, DiffusionArea::Precise | DiffusionArea::Commune(_));
-                let known_departement = known_commune || matches!(area, DiffusionArea::Departement(_));
+                let known_commune =
+                    matches!(area, DiffusionArea::Precise | DiffusionArea::Commune(_));
+                let known_departement =
+                    known_commune || matches!(area, DiffusionArea::Departement(_));
                 f(&Shown {
                     area,
                     cd_ref: cd_ref[r],

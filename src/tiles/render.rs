@@ -83,7 +83,12 @@ enum Unit {
 }
 
 /// Renders the tile; `enc` is reused between calls (its buffers are kept).
-pub fn render(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPlan, enc: &mut TileEncoder) -> Vec<u8> {
+pub fn render(
+    ctx: &AccessContext<'_>,
+    req: &TileRequest<'_>,
+    plan: &ZoomPlan,
+    enc: &mut TileEncoder,
+) -> Vec<u8> {
     let z = req.tile.z();
     let tile_box = req.tile.bounds_lonlat();
     // The buffer, in degrees, on each side.
@@ -111,9 +116,9 @@ pub fn render(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPlan, e
             .filter(|d| areas.departement_bbox(*d).intersects(&buffered))
             .map(|d| d as u16)
             .collect();
-        let scan = meeting
-            .iter()
-            .fold(BBox::EMPTY, |b, d| b.union(&areas.departement_bbox(*d as usize)));
+        let scan = meeting.iter().fold(BBox::EMPTY, |b, d| {
+            b.union(&areas.departement_bbox(*d as usize))
+        });
         if !meeting.is_empty() {
             view.for_each_in(&scan, |s| {
                 if let Some(d) = departement_of(ctx, s).filter(|d| meeting.contains(d)) {
@@ -133,7 +138,8 @@ pub fn render(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPlan, e
             if aggregate {
                 if let Some(cell) = maille10_of(s) {
                     let meets = *cell_meets.entry(cell).or_insert_with(|| {
-                        ctx.area_bbox(&DiffusionArea::Cell(cell)).is_some_and(|b| b.intersects(&buffered))
+                        ctx.area_bbox(&DiffusionArea::Cell(cell))
+                            .is_some_and(|b| b.intersects(&buffered))
                     });
                     if meets {
                         units.entry(Unit::Maille10(cell)).or_default().add(s);

@@ -1,0 +1,1 @@
+// maplibre placeholder
