@@ -80,9 +80,7 @@ fn moved(
     input: &Input,
     levels: &HashMap<String, String>,
     areas: &AdminAreas,
-    caller: &Caller,
-    min: Blur,
-    across_communes: bool,
+    sc: &Scenario,
     ruled: &HashSet<u32>,
     seed: u64,
 ) -> (Input, Vec<(Row, Row)>) {
@@ -92,10 +90,10 @@ fn moved(
     for r in &input.rows {
         let mut n = r.clone();
         if let (Some(level), Some(c)) = (levels.get(&r.id), areas.commune_by_code(&r.commune)) {
-            let blur = expected_blur(r, level, caller, min);
+            let blur = expected_blur(r, level, &sc.caller, sc.min);
             let target = match blur {
                 Blur::Precise => None,
-                Blur::Departement if across_communes => {
+                Blur::Departement if sc.across_communes => {
                     let d = areas.communes[c as usize].departement;
                     let same: Vec<u32> = (0..areas.communes.len() as u32)
                         .filter(|k| areas.communes[*k as usize].departement == d)
@@ -103,7 +101,7 @@ fn moved(
                     let other = same[rng.gen_range(0..same.len())];
                     random_point_in(areas, other, None, &mut rng).map(|p| (p, other))
                 }
-                b if across_communes && grid(b).is_some() => {
+                b if sc.across_communes && grid(b).is_some() => {
                     // Anywhere in the cell: in any department when no sensitivity rule names
                     // the taxon (its level is then the same everywhere), else in its own.
                     let cell = grid(b).map(|s| Cell::of_lonlat(s, r.lon, r.lat)).unwrap();
@@ -260,16 +258,7 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
         b
     });
     for (k, sc) in scenarios.iter().enumerate() {
-        let (moved_input, moves) = moved(
-            &input,
-            &levels,
-            &a.areas,
-            &sc.caller,
-            sc.min,
-            sc.across_communes,
-            &ruled,
-            100 + k as u64,
-        );
+        let (moved_input, moves) = moved(&input, &levels, &a.areas, sc, &ruled, 100 + k as u64);
         assert!(
             moves.len() > 200,
             "{}: only {} records moved",
