@@ -15,6 +15,7 @@ use flou::date::Day;
 use flou::geo::grid::GridSize;
 use flou::geo::webmercator::TileId;
 use flou::server::Loaded;
+use flou::tiles::render::AggregateMode;
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -172,7 +173,7 @@ proptest! {
         let caller = Caller::Agent { sub: "p".into(), grants };
         let policy = PublicPolicy { min_precision: policy };
         for t in &f.tiles {
-            let tile = render_tile(&f.loaded, policy, &caller, &RecordFilter::default(), *t);
+            let tile = render_tile(&f.loaded, policy, &caller, &RecordFilter::default(), *t, AggregateMode::Grid);
             let points = decoded_points(&tile);
             let got = |margin: f64| -> BTreeSet<String> {
                 points
@@ -217,7 +218,14 @@ proptest! {
         let f = fixture();
         let caller = Caller::Agent { sub: "p".into(), grants };
         let policy = PublicPolicy { min_precision: policy };
-        let tile = render_tile(&f.loaded, policy, &caller, &RecordFilter::default(), TileId::new(0, 0, 0).unwrap());
+        let tile = render_tile(
+            &f.loaded,
+            policy,
+            &caller,
+            &RecordFilter::default(),
+            TileId::new(0, 0, 0).unwrap(),
+            AggregateMode::Grid,
+        );
         let counted: u64 = decode(&tile)
             .get("aggregates")
             .map(|fs| fs.iter().map(|x| prop_u64(x, "observations").unwrap()).sum())

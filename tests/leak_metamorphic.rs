@@ -21,6 +21,7 @@ use flou::geo::grid::{Cell, GridSize};
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
 use flou::server::Loaded;
+use flou::tiles::render::AggregateMode;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -283,12 +284,20 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
         let mut layers: BTreeMap<String, u64> = BTreeMap::new();
         for (z, x, y) in tiles_for(&moves, &data_box) {
             let t = TileId::new(z, x, y).unwrap();
-            for f in &filters {
-                let ta = render_tile(&a, policy, &sc.caller, f, t);
-                let tb = render_tile(&b, policy, &sc.caller, f, t);
+            let modes: &[AggregateMode] = if z <= 9 {
+                &[AggregateMode::Grid, AggregateMode::H3]
+            } else {
+                &[AggregateMode::Grid]
+            };
+            for (f, mode) in filters
+                .iter()
+                .flat_map(|f| modes.iter().map(move |m| (f, *m)))
+            {
+                let ta = render_tile(&a, policy, &sc.caller, f, t, mode);
+                let tb = render_tile(&b, policy, &sc.caller, f, t, mode);
                 assert!(
                     ta == tb,
-                    "{}: tile {z}/{x}/{y} with {f:?} differs after moving blurred records:\nA: {:?}\nB: {:?}",
+                    "{}: tile {z}/{x}/{y} with {f:?} {mode:?} differs after moving blurred records:\nA: {:?}\nB: {:?}",
                     sc.name,
                     decode(&ta).get("blurred").map(|v| v.len()),
                     decode(&tb).get("blurred").map(|v| v.len())

@@ -8,7 +8,7 @@ use crate::access::Caller;
 use crate::date::Day;
 use crate::geo::webmercator::TileId;
 use crate::tiles::mvt::TileEncoder;
-use crate::tiles::render::{self, TileRequest, BUFFER, EXTENT};
+use crate::tiles::render::{self, AggregateMode, TileRequest, BUFFER, EXTENT};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -121,7 +121,10 @@ fn truncate(s: &str) -> String {
 }
 
 /// The filters of a tile request, validated, with taxa expanded to their descendants.
-fn parse_filter(s: &AppState, query: Option<&str>) -> Result<(RecordFilter, String), Refusal> {
+fn parse_filter(
+    s: &AppState,
+    query: Option<&str>,
+) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
     let q = query.unwrap_or("");
     if q.len() > MAX_QUERY {
         return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
@@ -130,6 +133,7 @@ fn parse_filter(s: &AppState, query: Option<&str>) -> Result<(RecordFilter, Stri
     let mut from = None;
     let mut to = None;
     let mut datasets: Option<Vec<String>> = None;
+    let mut aggregate = AggregateMode::Grid;
     let list = |v: &str| -> Result<Vec<String>, Refusal> {
         let items: Vec<String> = v
             .split(',')
@@ -162,11 +166,18 @@ fn parse_filter(s: &AppState, query: Option<&str>) -> Result<(RecordFilter, Stri
             "from" => from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?),
             "to" => to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
             "dataset" => datasets.get_or_insert_with(Vec::new).extend(list(&v)?),
+            "aggregate" => {
+                aggregate = match v.as_ref() {
+                    "grid" => AggregateMode::Grid,
+                    "h3" => AggregateMode::H3,
+                    _ => return Err(bad("aggregate: expected grid or h3")),
+                }
+            }
             // Cache-busting parameters a viewer may add; they filter nothing.
             "_" | "v" => {}
             other => {
                 return Err(bad(format!(
-                    "unknown filter {:?}: tiles take taxon, from, to and dataset",
+                    "unknown filter {:?}: tiles take taxon, from, to, dataset and aggregate",
                     truncate(other)
                 )))
             }
@@ -187,8 +198,8 @@ fn parse_filter(s: &AppState, query: Option<&str>) -> Result<(RecordFilter, Stri
         to,
         datasets,
     };
-    let canonical = format!("{filter:?}");
-    Ok((filter, canonical))
+    let canonical = format!("{filter:?} {aggregate:?}");
+    Ok((filter, aggregate, canonical))
 }
 
 /// The caller from the Authorization header: absent → public; anything present must be a
@@ -239,7 +250,7 @@ async fn tile(
         y.parse().map_err(|_| out_of_range())?,
     );
     let tile = TileId::new(z, x, y).ok_or_else(out_of_range)?;
-    let (filter, filter_key) = parse_filter(&s, query.as_deref())?;
+    let (filter, aggregate, filter_key) = parse_filter(&s, query.as_deref())?;
     let caller = caller(&s, &headers)?;
     let public = caller == Caller::Public;
     let today = Day::today();
@@ -265,6 +276,7 @@ async fn tile(
                     caller: &caller,
                     filter: &filter,
                     today,
+                    aggregate,
                 };
                 let raw = ENCODER
                     .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));

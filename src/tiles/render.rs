@@ -54,12 +54,34 @@ impl Default for ZoomPlan {
     }
 }
 
+/// How low zooms aggregate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AggregateMode {
+    /// Departments up to `departement_max`, then 10 km cells.
+    #[default]
+    Grid,
+    /// H3 cells (h3o) for precise records; blurred records stay in `blurred`, since an H3
+    /// cell cannot contain a commune, a grid cell or a department.
+    H3,
+}
+
 /// One tile request.
 pub struct TileRequest<'r> {
     pub tile: TileId,
     pub caller: &'r Caller,
     pub filter: &'r RecordFilter,
     pub today: Day,
+    pub aggregate: AggregateMode,
+}
+
+/// H3 resolution drawn at zoom `z`, and a margin in degrees that holds any cell of it.
+fn h3_resolution(z: u8) -> (h3o::Resolution, f64) {
+    match z {
+        0..=3 => (h3o::Resolution::Three, 1.5),
+        4..=5 => (h3o::Resolution::Four, 0.6),
+        6..=7 => (h3o::Resolution::Five, 0.25),
+        _ => (h3o::Resolution::Six, 0.1),
+    }
 }
 
 #[derive(Default)]
@@ -80,6 +102,7 @@ impl Tally {
 enum Unit {
     Departement(u16),
     Maille10(Cell),
+    H3(u64),
 }
 
 /// Renders the tile; `enc` is reused between calls (its buffers are kept).
@@ -110,7 +133,34 @@ pub fn render(
     let mut blurred: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
     let mut points: Vec<(String, [f64; 2], Shown<'_>)> = Vec::new();
 
-    if z <= plan.departement_max {
+    if req.aggregate == AggregateMode::H3 && z <= plan.maille10_max {
+        let (res, margin) = h3_resolution(z);
+        let scan = BBox {
+            min: [buffered.min[0] - margin, buffered.min[1] - margin],
+            max: [buffered.max[0] + margin, buffered.max[1] + margin],
+        };
+        let mut hex_meets: BTreeMap<u64, bool> = BTreeMap::new();
+        view.for_each_in(&scan, |s| match (&s.area, s.position) {
+            (DiffusionArea::Precise, Some(p)) => {
+                let Ok(ll) = h3o::LatLng::new(p[1], p[0]) else {
+                    return;
+                };
+                let cell = ll.to_cell(res);
+                let meets = *hex_meets.entry(u64::from(cell)).or_insert_with(|| {
+                    let b = hexagon(u64::from(cell)).bbox();
+                    b.intersects(&buffered)
+                });
+                if meets {
+                    units.entry(Unit::H3(u64::from(cell))).or_default().add(s);
+                }
+            }
+            (area, _) => {
+                if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+                    blurred.entry(*area).or_default().add(s);
+                }
+            }
+        });
+    } else if z <= plan.departement_max {
         // Units meeting the tile; every record assigned to one of them is counted.
         let meeting: Vec<u16> = (0..areas.departement_count())
             .filter(|d| areas.departement_bbox(*d).intersects(&buffered))
@@ -176,6 +226,10 @@ pub fn render(
                 areas.departement_geometry(*d as usize),
             ),
             Unit::Maille10(c) => (c.code(), c.code(), "maille10", cell_geometry(c)),
+            Unit::H3(h) => {
+                let code = format!("{h:x}");
+                (code.clone(), code, "h3", hexagon(*h))
+            }
         };
         add_polygon(
             enc,
@@ -274,6 +328,19 @@ fn maille10_of(s: &Shown<'_>) -> Option<Cell> {
         (DiffusionArea::Precise, Some(p)) => Some(Cell::of_lonlat(GridSize::Km10, p[0], p[1])),
         (DiffusionArea::Cell(c), _) if c.size.nests_in(GridSize::Km10) => c.coarsen(GridSize::Km10),
         _ => None,
+    }
+}
+
+/// The hexagon of an H3 cell index in lon/lat.
+fn hexagon(h: u64) -> MultiPolygon {
+    let exterior = h3o::CellIndex::try_from(h)
+        .map(|c| c.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect())
+        .unwrap_or_default();
+    MultiPolygon {
+        polygons: vec![crate::geo::Polygon {
+            exterior,
+            interiors: Vec::new(),
+        }],
     }
 }
 

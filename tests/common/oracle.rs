@@ -10,7 +10,7 @@ use flou::geo::grid::GridSize;
 use flou::geo::webmercator::TileId;
 use flou::server::Loaded;
 use flou::tiles::mvt::TileEncoder;
-use flou::tiles::render::{render, TileRequest, ZoomPlan, BUFFER, EXTENT};
+use flou::tiles::render::{render, AggregateMode, TileRequest, ZoomPlan, BUFFER, EXTENT};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -202,6 +202,7 @@ pub fn render_tile(
     caller: &Caller,
     filter: &RecordFilter,
     t: TileId,
+    aggregate: AggregateMode,
 ) -> Vec<u8> {
     let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells);
     let req = TileRequest {
@@ -209,6 +210,7 @@ pub fn render_tile(
         caller,
         filter,
         today: Day::today(),
+        aggregate,
     };
     render(
         &ctx,
