@@ -13,6 +13,7 @@ pub mod geo;
 pub mod ingest;
 pub mod report;
 pub mod sensitivity;
+pub mod server;
 pub mod store;
 pub mod synth;
 pub mod taxonomy;

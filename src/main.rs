@@ -88,6 +88,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve tiles, TileJSON, styles and the viewer. With no store, the embedded default data
+    /// is ingested into ./flou-store first.
+    Serve {
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// flou.toml: public policy, token key, tile plan (see src/server/config.rs).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long)]
+        bind: Option<String>,
+    },
     /// Write a realistic synthetic SINP CSV for scale tests.
     Synth {
         #[arg(long)]
@@ -178,6 +190,11 @@ fn main() -> Result<()> {
                 print_info(&info);
             }
         }
+        Command::Serve {
+            store,
+            config,
+            bind,
+        } => serve(store, config, bind)?,
         Command::Synth {
             records,
             out,
@@ -193,6 +210,50 @@ fn main() -> Result<()> {
             eprintln!("wrote {n} synthetic observations to {}", out.display());
         }
     }
+    Ok(())
+}
+
+fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
+    use flou::server::{AppState, Loaded, ServeConfig};
+    let cfg = match &config {
+        Some(p) => ServeConfig::read(p)?,
+        None => ServeConfig::default(),
+    };
+    let data = pipeline::default_data_dir();
+    let store = store
+        .or(cfg.store.clone())
+        .unwrap_or_else(|| PathBuf::from("flou-store"));
+    if !store.join("manifest.json").exists() {
+        eprintln!(
+            "no store at {}: ingesting the embedded default data first",
+            store.display()
+        );
+        let opts = IngestOptions {
+            occurrences: vec![data.join("occurrences/geonature-synthese-sample.csv")],
+            srid: Srid::Wgs84,
+            referentials: ReferentialPaths::embedded(&data),
+            out: store.clone(),
+            progress: std::io::stderr().is_terminal(),
+            today: Day::today(),
+        };
+        let s = pipeline::run(&opts).context("ingest of the embedded default data failed")?;
+        print_summary(&s, &opts);
+    }
+    let taxonomy = cfg
+        .taxonomy
+        .clone()
+        .or_else(|| ReferentialPaths::embedded(&data).taxonomy);
+    let loaded = Loaded::open(&store, taxonomy.as_deref().filter(|p| p.exists()))
+        .with_context(|| format!("opening the store {}", store.display()))?;
+    let state = AppState::new(loaded, &cfg)?;
+    let bind = bind
+        .or(cfg.bind.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(flou::server::serve(state, &bind, |addr| {
+        // Tests and scripts read this line to learn the port.
+        println!("flou serving {} on http://{addr}/", store.display());
+    }))?;
     Ok(())
 }
 
@@ -219,14 +280,16 @@ fn print_summary(s: &pipeline::IngestSummary, opts: &IngestOptions) {
         println!("  sensiNiveau {level:<4} {n}");
     }
     println!("  alerts (manual check) {}", s.alerts);
+    let per_obs = if s.accepted > 0 {
+        s.segment_bytes as f64 / s.accepted as f64
+    } else {
+        0.0
+    };
     println!(
-        "size         {} bytes ({:.1} bytes/observation)",
+        "size         {} bytes: segment {} ({per_obs:.1} bytes/observation), areas {}",
         s.store_bytes,
-        if s.accepted > 0 {
-            s.store_bytes as f64 / s.accepted as f64
-        } else {
-            0.0
-        }
+        s.segment_bytes,
+        s.store_bytes - s.segment_bytes
     );
     println!(
         "time         {:.2} s ({:.0} rows/s)",

@@ -52,6 +52,10 @@ pub struct Shown<'a> {
     pub id: Option<&'a str>,
     /// (lon, lat), only when the caller sees the record precisely.
     pub position: Option<[f64; 2]>,
+    /// The commune, when the area is the commune or finer than any commune (precise).
+    pub commune: Option<u16>,
+    /// The department, when the area is the department or lies within one (commune, precise).
+    pub departement: Option<u16>,
 }
 
 /// Everything the diffusion decision depends on besides the caller: shared by all requests.
@@ -61,9 +65,13 @@ pub struct AccessContext<'a> {
     pub areas: &'a AdminAreas,
     pub taxa: &'a dyn TaxonTree,
     pub policy: PublicPolicy,
-    /// Department of each grid cell, decided from the cell alone (cached).
-    cell_departement: RwLock<HashMap<Cell, Option<u16>>>,
+    pub cells: &'a CellPlacement,
 }
+
+/// Department of each grid cell, decided from the cell alone; filled as cells are met and
+/// kept for the life of a store (it depends on the areas only).
+#[derive(Debug, Default)]
+pub struct CellPlacement(RwLock<HashMap<Cell, Option<u16>>>);
 
 impl<'a> AccessContext<'a> {
     pub fn new(
@@ -71,13 +79,14 @@ impl<'a> AccessContext<'a> {
         areas: &'a AdminAreas,
         taxa: &'a dyn TaxonTree,
         policy: PublicPolicy,
+        cells: &'a CellPlacement,
     ) -> Self {
         AccessContext {
             store,
             areas,
             taxa,
             policy,
-            cell_departement: RwLock::new(HashMap::new()),
+            cells,
         }
     }
 
@@ -85,12 +94,7 @@ impl<'a> AccessContext<'a> {
     /// the first of a fixed 5 × 5 pattern of points inside the cell that lies in a commune —
     /// a function of the cell only, so it reveals nothing finer than the cell.
     pub fn departement_of_cell(&self, cell: Cell) -> Option<u16> {
-        if let Some(d) = self
-            .cell_departement
-            .read()
-            .ok()
-            .and_then(|m| m.get(&cell).copied())
-        {
+        if let Some(d) = self.cells.0.read().ok().and_then(|m| m.get(&cell).copied()) {
             return d;
         }
         let sq = cell.square_l93();
@@ -107,7 +111,7 @@ impl<'a> AccessContext<'a> {
                 .locate(lon, lat)
                 .map(|c| self.areas.communes[c as usize].departement)
         });
-        if let Ok(mut m) = self.cell_departement.write() {
+        if let Ok(mut m) = self.cells.0.write() {
             m.insert(cell, found);
         }
         found
@@ -148,11 +152,11 @@ pub struct AccessView<'c, 'a> {
 /// within this margin of a place may hold cell-level records whose cell reaches it.
 const CELL_MARGIN_DEG: f64 = 0.8;
 
-impl AccessView<'_, '_> {
+impl<'a> AccessView<'_, 'a> {
     /// Calls `f` with every live record that passes the filter and whose diffusion area
     /// (for this caller) meets `bbox`; hidden records never. Records are visited per
     /// department; the order carries no information beyond the areas themselves.
-    pub fn for_each_in(&self, bbox: &BBox, mut f: impl FnMut(&Shown<'_>)) {
+    pub fn for_each_in(&self, bbox: &BBox, mut f: impl FnMut(&Shown<'a>)) {
         let store = self.ctx.store;
         let areas = store.areas();
         let wide = BBox {
@@ -185,14 +189,14 @@ impl AccessView<'_, '_> {
     }
 
     /// Calls `f` with every visible (not hidden) live record passing the filter.
-    pub fn for_each(&self, mut f: impl FnMut(&Shown<'_>)) {
+    pub fn for_each(&self, mut f: impl FnMut(&Shown<'a>)) {
         for d in 0..self.ctx.store.areas().departement_count() {
             self.for_each_of_departement(d, &mut f);
         }
     }
 
-    fn for_each_of_departement(&self, d: usize, mut f: impl FnMut(&Shown<'_>)) {
-        let store = self.ctx.store;
+    fn for_each_of_departement(&self, d: usize, mut f: impl FnMut(&Shown<'a>)) {
+        let store: &'a Store = self.ctx.store;
         let areas = store.areas();
         for (si, seg) in store.segments().iter().enumerate() {
             let (cd_ref, debut, span) = (seg.cd_ref(), seg.date_debut(), seg.date_span());
@@ -232,6 +236,10 @@ impl AccessView<'_, '_> {
                     continue;
                 }
                 let precise = area == DiffusionArea::Precise;
+                let known_commune =
+                    matches!(area, DiffusionArea::Precise | DiffusionArea::Commune(_));
+                let known_departement =
+                    known_commune || matches!(area, DiffusionArea::Departement(_));
                 f(&Shown {
                     area,
                     cd_ref: cd_ref[r],
@@ -242,6 +250,8 @@ impl AccessView<'_, '_> {
                     level,
                     id: precise.then(|| seg.id(r)),
                     position: precise.then_some([lon, lat]),
+                    commune: known_commune.then_some(c as u16),
+                    departement: known_departement.then_some(dep),
                 });
             }
         }

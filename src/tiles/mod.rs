@@ -2,3 +2,4 @@
 //! observations (precise points, commune / department / grid-cell polygons).
 
 pub mod mvt;
+pub mod render;

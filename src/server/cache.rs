@@ -1,0 +1,99 @@
+//! The in-process tile cache. Its key holds the caller's whole rights (not a hash of them):
+//! two callers share an entry only when their rights are identical, so no entry is ever
+//! served to a caller of other rights.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    /// "public", or the agent's grants in a canonical text form.
+    pub rights: Arc<str>,
+    pub generation: u64,
+    /// Sensitivity is evaluated per day: yesterday's tiles are not today's.
+    pub day: i32,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    /// The filters in canonical form.
+    pub filter: Arc<str>,
+}
+
+#[derive(Debug)]
+pub struct TileEntry {
+    pub raw: Vec<u8>,
+    pub gzip: Vec<u8>,
+    pub etag: String,
+}
+
+impl TileEntry {
+    fn bytes(&self) -> u64 {
+        (self.raw.len() + self.gzip.len() + self.etag.len() + 128) as u64
+    }
+}
+
+pub struct TileCache {
+    capacity: u64,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<TileKey, (Arc<TileEntry>, u64)>,
+    bytes: u64,
+    tick: u64,
+}
+
+impl TileCache {
+    pub fn new(capacity_bytes: u64) -> Self {
+        TileCache {
+            capacity: capacity_bytes,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn get(&self, key: &TileKey) -> Option<Arc<TileEntry>> {
+        let mut g = self.inner.lock().ok()?;
+        g.tick += 1;
+        let tick = g.tick;
+        let e = g.map.get_mut(key)?;
+        e.1 = tick;
+        Some(e.0.clone())
+    }
+
+    pub fn insert(&self, key: TileKey, entry: Arc<TileEntry>) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        if entry.bytes() > self.capacity {
+            return;
+        }
+        g.tick += 1;
+        let tick = g.tick;
+        g.bytes += entry.bytes();
+        if let Some((old, _)) = g.map.insert(key, (entry, tick)) {
+            g.bytes -= old.bytes();
+        }
+        if g.bytes > self.capacity {
+            // Evict the least recently used half: rare, amortised.
+            let mut ticks: Vec<u64> = g.map.values().map(|v| v.1).collect();
+            ticks.sort_unstable();
+            let cut = ticks[ticks.len() / 2];
+            let mut freed = 0;
+            g.map.retain(|_, v| {
+                let keep = v.1 > cut;
+                if !keep {
+                    freed += v.0.bytes();
+                }
+                keep
+            });
+            g.bytes -= freed;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|g| g.map.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,148 @@
+//! `flou.toml`: where the store is, the public policy, the token key, the tile plan.
+//!
+//! ```toml
+//! bind = "127.0.0.1:8080"
+//! store = "flou-store"
+//! taxonomy = "data/taxonomy/bib_noms.csv"   # for taxon filters with descendants
+//!
+//! [public]
+//! min_precision = "commune"   # precise | 1km | 2km | commune | 5km | 10km | 20km | 50km | departement
+//!
+//! [auth]                       # absent: no agent access (every token is refused)
+//! algorithm = "HS256"          # HS256 | RS256 | EdDSA, pinned
+//! secret_file = "secret.key"   # HS256 (≥ 32 bytes)
+//! # public_key_file = "key.pem" # RS256 / EdDSA
+//! audience = "flou"
+//! issuer = "https://sinp.example"
+//!
+//! [tiles]
+//! cache_mb = 256
+//! departement_max_zoom = 6
+//! maille10_max_zoom = 9
+//! ```
+
+use super::ServerError;
+use crate::access::diffusion::{Precision, PublicPolicy};
+use crate::access::token::{TokenAlgorithm, TokenConfig, TokenVerifier};
+use crate::tiles::render::ZoomPlan;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    pub bind: Option<String>,
+    pub store: Option<PathBuf>,
+    pub taxonomy: Option<PathBuf>,
+    #[serde(default)]
+    pub public: PublicSection,
+    pub auth: Option<AuthSection>,
+    #[serde(default)]
+    pub tiles: TilesSection,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSection {
+    pub min_precision: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    pub algorithm: String,
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub public_key_file: Option<PathBuf>,
+    pub audience: Option<String>,
+    pub issuer: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TilesSection {
+    pub cache_mb: Option<u64>,
+    pub departement_max_zoom: Option<u8>,
+    pub maille10_max_zoom: Option<u8>,
+}
+
+impl ServeConfig {
+    pub fn read(path: &Path) -> Result<Self, ServerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+    }
+
+    pub fn policy(&self) -> Result<PublicPolicy, ServerError> {
+        match &self.public.min_precision {
+            None => Ok(PublicPolicy::default()),
+            Some(s) => Precision::parse(s).map(|p| PublicPolicy { min_precision: p }).ok_or_else(|| {
+                ServerError::Config(format!(
+                    "public.min_precision {s:?}: expected precise, 1km, 2km, commune, 5km, 10km, 20km, 50km or departement"
+                ))
+            }),
+        }
+    }
+
+    pub fn plan(&self) -> ZoomPlan {
+        let d = ZoomPlan::default();
+        ZoomPlan {
+            departement_max: self.tiles.departement_max_zoom.unwrap_or(d.departement_max),
+            maille10_max: self.tiles.maille10_max_zoom.unwrap_or(d.maille10_max),
+            communes_from: d.communes_from,
+        }
+    }
+
+    pub fn cache_bytes(&self) -> u64 {
+        self.tiles.cache_mb.unwrap_or(256) * 1024 * 1024
+    }
+
+    /// The token verifier, when agent access is configured.
+    pub fn verifier(&self) -> Result<Option<TokenVerifier>, ServerError> {
+        let Some(a) = &self.auth else { return Ok(None) };
+        let cfg_err = |e: &dyn std::fmt::Display| ServerError::Config(format!("auth: {e}"));
+        let read = |p: &PathBuf| {
+            std::fs::read(p).map_err(|e| ServerError::Config(format!("auth: {}: {e}", p.display())))
+        };
+        let algorithm = TokenAlgorithm::from_jwa_name(&a.algorithm).ok_or_else(|| {
+            ServerError::Config(format!(
+                "auth.algorithm {:?}: expected HS256, RS256 or EdDSA",
+                a.algorithm
+            ))
+        })?;
+        let mut config = match algorithm {
+            TokenAlgorithm::Hs256 => {
+                let secret = match (&a.secret, &a.secret_file) {
+                    (Some(s), None) => s.as_bytes().to_vec(),
+                    (None, Some(p)) => read(p)?,
+                    _ => {
+                        return Err(ServerError::Config(
+                            "auth: HS256 needs exactly one of secret, secret_file".into(),
+                        ))
+                    }
+                };
+                TokenConfig::hs256(secret).map_err(|e| cfg_err(&e))?
+            }
+            TokenAlgorithm::Rs256 | TokenAlgorithm::EdDsa => {
+                let p = a.public_key_file.as_ref().ok_or_else(|| {
+                    ServerError::Config(format!("auth: {} needs public_key_file", a.algorithm))
+                })?;
+                let pem = read(p)?;
+                if algorithm == TokenAlgorithm::Rs256 {
+                    TokenConfig::rs256_pem(pem).map_err(|e| cfg_err(&e))?
+                } else {
+                    TokenConfig::eddsa_pem(pem).map_err(|e| cfg_err(&e))?
+                }
+            }
+        };
+        if let Some(aud) = &a.audience {
+            config = config.with_audience(aud.clone());
+        }
+        if let Some(iss) = &a.issuer {
+            config = config.with_issuer(iss.clone());
+        }
+        TokenVerifier::new(config)
+            .map(Some)
+            .map_err(|e| cfg_err(&e))
+    }
+}

@@ -1,0 +1,126 @@
+//! `flou serve`: vector tiles, TileJSON, styles and the viewer over HTTP (axum, tokio).
+//!
+//! Every tile is rendered for the caller's rights (public, or an agent's verified grants)
+//! from the access view; the tile cache is keyed by those rights in full.
+#![forbid(unsafe_code)]
+
+pub mod assets;
+pub mod cache;
+pub mod config;
+mod routes;
+
+pub use config::ServeConfig;
+
+use crate::access::diffusion::PublicPolicy;
+use crate::access::token::TokenVerifier;
+use crate::access::view::CellPlacement;
+use crate::admin::AdminAreas;
+use crate::store::Store;
+use crate::taxonomy::Taxonomy;
+use crate::tiles::render::ZoomPlan;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
+    #[error(transparent)]
+    Taxonomy(#[from] crate::taxonomy::TaxonomyError),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+}
+
+/// A store opened for serving, with what the access decision needs beside it.
+pub struct Loaded {
+    pub store: Store,
+    /// The store's areas, indexed for point location (cell → department placement).
+    pub areas: AdminAreas,
+    pub taxonomy: Taxonomy,
+    pub cells: CellPlacement,
+}
+
+impl Loaded {
+    pub fn open(store: &Path, taxonomy: Option<&Path>) -> Result<Self, ServerError> {
+        let store = Store::open(store)?;
+        let areas = store.areas().to_admin_areas()?;
+        let taxonomy = match taxonomy {
+            Some(p) => Taxonomy::load(p)?,
+            None => Taxonomy::empty(),
+        };
+        Ok(Loaded {
+            store,
+            areas,
+            taxonomy,
+            cells: CellPlacement::default(),
+        })
+    }
+}
+
+pub struct AppState {
+    pub loaded: Arc<Loaded>,
+    pub policy: PublicPolicy,
+    pub plan: ZoomPlan,
+    pub verifier: Option<TokenVerifier>,
+    pub cache: cache::TileCache,
+}
+
+impl AppState {
+    pub fn new(loaded: Loaded, config: &ServeConfig) -> Result<Self, ServerError> {
+        Ok(AppState {
+            loaded: Arc::new(loaded),
+            policy: config.policy()?,
+            plan: config.plan(),
+            verifier: config.verifier()?,
+            cache: cache::TileCache::new(config.cache_bytes()),
+        })
+    }
+}
+
+/// The router, for tests and for [`serve`].
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves until Ctrl-C / SIGTERM. `on_bound` receives the bound address (port 0 picks one).
+pub async fn serve(
+    state: AppState,
+    bind: &str,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| ServerError::Io(format!("bind {bind}"), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Io(format!("bind {bind}"), e))?;
+    on_bound(addr);
+    axum::serve(listener, router(Arc::new(state)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ServerError::Io("serve".into(), e))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,421 @@
+//! HTTP routes. Errors are JSON `{"error": "..."}` whose text depends on the request only,
+//! never on what the store holds: nothing reveals whether a hidden record exists.
+
+use super::cache::{TileEntry, TileKey};
+use super::{assets, AppState};
+use crate::access::view::{AccessContext, RecordFilter};
+use crate::access::Caller;
+use crate::date::Day;
+use crate::geo::webmercator::TileId;
+use crate::tiles::mvt::TileEncoder;
+use crate::tiles::render::{self, TileRequest, BUFFER, EXTENT};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Arc;
+
+const MVT: &str = "application/vnd.mapbox-vector-tile";
+/// Longest query string accepted (bounded work and memory per request).
+const MAX_QUERY: usize = 4096;
+/// Most values in one list filter.
+const MAX_LIST: usize = 100;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/health", get(health))
+        .route("/tiles.json", get(tilejson))
+        .route("/tiles/{z}/{x}/{y}", get(tile))
+        .route("/styles/{file}", get(style))
+        .route("/assets/{*path}", get(asset))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A request refused: status and a message about the request itself.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.1 }).to_string();
+        let mut r = (self.0, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, msg.into())
+}
+
+async fn not_found() -> Refusal {
+    Refusal(StatusCode::NOT_FOUND, "no such resource".into())
+}
+
+async fn index() -> Response {
+    asset_response("index.html")
+}
+
+async fn asset(Path(path): Path<String>) -> Response {
+    asset_response(&path)
+}
+
+fn asset_response(path: &str) -> Response {
+    match assets::asset(path) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            a.bytes,
+        )
+            .into_response(),
+        None => Refusal(StatusCode::NOT_FOUND, "no such asset".into()).into_response(),
+    }
+}
+
+async fn style(Path(file): Path<String>) -> Response {
+    let Some(name) = file.strip_suffix(".json") else {
+        return Refusal(
+            StatusCode::NOT_FOUND,
+            "styles are /styles/{name}.json".into(),
+        )
+        .into_response();
+    };
+    match assets::style(name) {
+        Some(b) => ([(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        None => Refusal(
+            StatusCode::NOT_FOUND,
+            format!("no style named {:?}", truncate(name)),
+        )
+        .into_response(),
+    }
+}
+
+async fn health(State(s): State<Arc<AppState>>) -> Response {
+    let body = serde_json::json!({
+        "status": "ok",
+        "generation": s.loaded.store.manifest().generation,
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// The filters of a tile request, validated, with taxa expanded to their descendants.
+fn parse_filter(s: &AppState, query: Option<&str>) -> Result<(RecordFilter, String), Refusal> {
+    let q = query.unwrap_or("");
+    if q.len() > MAX_QUERY {
+        return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
+    }
+    let mut taxa: Option<BTreeSet<u32>> = None;
+    let mut from = None;
+    let mut to = None;
+    let mut datasets: Option<Vec<String>> = None;
+    let list = |v: &str| -> Result<Vec<String>, Refusal> {
+        let items: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect();
+        if items.is_empty() || items.len() > MAX_LIST {
+            return Err(bad(format!(
+                "a list filter takes 1 to {MAX_LIST} comma-separated values"
+            )));
+        }
+        Ok(items)
+    };
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        match k.as_ref() {
+            "taxon" => {
+                let set = taxa.get_or_insert_with(BTreeSet::new);
+                for t in list(&v)? {
+                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
+                        bad(format!(
+                            "taxon {:?}: expected a cd_ref (positive integer)",
+                            truncate(&t)
+                        ))
+                    })?;
+                    set.insert(cd);
+                    set.extend(s.loaded.taxonomy.descendants(cd));
+                }
+            }
+            "from" => from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?),
+            "to" => to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
+            "dataset" => datasets.get_or_insert_with(Vec::new).extend(list(&v)?),
+            // Cache-busting parameters a viewer may add; they filter nothing.
+            "_" | "v" => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown filter {:?}: tiles take taxon, from, to and dataset",
+                    truncate(other)
+                )))
+            }
+        }
+    }
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(bad("from is after to"));
+        }
+    }
+    if let Some(d) = &mut datasets {
+        d.sort();
+        d.dedup();
+    }
+    let filter = RecordFilter {
+        taxa,
+        from,
+        to,
+        datasets,
+    };
+    let canonical = format!("{filter:?}");
+    Ok((filter, canonical))
+}
+
+/// The caller from the Authorization header: absent → public; anything present must be a
+/// valid token, or the request is refused (never silently served as public).
+fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
+    let refused = || Refusal(StatusCode::UNAUTHORIZED, "invalid or expired token".into());
+    let Some(h) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller::Public);
+    };
+    let text = h.to_str().map_err(|_| refused())?;
+    let verifier = s.verifier.as_ref().ok_or_else(refused)?;
+    verifier
+        .caller_from_header(Some(text))
+        .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, e.public_message().into()))
+}
+
+/// The caller's rights in a canonical text form: equal rights give equal text.
+fn rights_key(caller: &Caller) -> Arc<str> {
+    match caller {
+        Caller::Public => Arc::from("public"),
+        Caller::Agent { grants, .. } => {
+            let mut g: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
+            g.sort();
+            g.dedup();
+            Arc::from(format!("agent:{}", g.join("|")))
+        }
+    }
+}
+
+thread_local! {
+    static ENCODER: RefCell<TileEncoder> = RefCell::new(TileEncoder::new(EXTENT, BUFFER));
+}
+
+async fn tile(
+    State(s): State<Arc<AppState>>,
+    Path((z, x, y)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let out_of_range =
+        || bad("tile out of range: /tiles/{z}/{x}/{y}.mvt with 0 ≤ z ≤ 22 and 0 ≤ x, y < 2^z");
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| bad("tiles are /tiles/{z}/{x}/{y}.mvt"))?;
+    let (z, x, y): (u8, u32, u32) = (
+        z.parse().map_err(|_| out_of_range())?,
+        x.parse().map_err(|_| out_of_range())?,
+        y.parse().map_err(|_| out_of_range())?,
+    );
+    let tile = TileId::new(z, x, y).ok_or_else(out_of_range)?;
+    let (filter, filter_key) = parse_filter(&s, query.as_deref())?;
+    let caller = caller(&s, &headers)?;
+    let public = caller == Caller::Public;
+    let today = Day::today();
+    let key = TileKey {
+        rights: rights_key(&caller),
+        generation: s.loaded.store.manifest().generation,
+        day: today.0,
+        z,
+        x,
+        y,
+        filter: Arc::from(filter_key),
+    };
+    let entry = match s.cache.get(&key) {
+        Some(e) => e,
+        None => {
+            let state = s.clone();
+            let e = tokio::task::spawn_blocking(move || {
+                let l = &state.loaded;
+                let ctx =
+                    AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells);
+                let req = TileRequest {
+                    tile,
+                    caller: &caller,
+                    filter: &filter,
+                    today,
+                };
+                let raw = ENCODER
+                    .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
+                Arc::new(entry_of(raw))
+            })
+            .await
+            .map_err(|_| {
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "tile rendering failed".into(),
+                )
+            })?;
+            s.cache.insert(key, e.clone());
+            e
+        }
+    };
+    Ok(tile_response(&entry, public, &headers))
+}
+
+fn entry_of(raw: Vec<u8>) -> TileEntry {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let gzip = gz
+        .write_all(&raw)
+        .and_then(|_| gz.finish())
+        .unwrap_or_default();
+    let etag = format!("\"{:016x}-{}\"", fnv64(&raw), raw.len());
+    TileEntry { raw, gzip, etag }
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
+    let cache_control = if public {
+        "public, max-age=300"
+    } else {
+        "private, max-age=60"
+    };
+    let common = [
+        (header::CACHE_CONTROL, cache_control),
+        (header::VARY, "Authorization, Accept-Encoding"),
+    ];
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == e.etag || t.trim() == "*"));
+    let etag = [(header::ETAG, e.etag.as_str())];
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, common, etag).into_response();
+    }
+    let gzip_ok = !e.gzip.is_empty()
+        && headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().split(';').next() == Some("gzip"))
+            });
+    if gzip_ok {
+        (
+            common,
+            etag,
+            [
+                (header::CONTENT_TYPE, MVT),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            e.gzip.clone(),
+        )
+            .into_response()
+    } else {
+        (common, etag, [(header::CONTENT_TYPE, MVT)], e.raw.clone()).into_response()
+    }
+}
+
+async fn tilejson(
+    State(s): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    // Validate the filters now so a viewer learns of a bad one here, not per tile.
+    parse_filter(&s, query.as_deref())?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let qs = query.map(|q| format!("?{q}")).unwrap_or_default();
+    // Bounds and centre of the areas (public geography), never of the observations.
+    let areas = s.loaded.store.areas();
+    let b = (0..areas.departement_count()).fold(crate::geo::BBox::EMPTY, |b, d| {
+        b.union(&areas.departement_bbox(d))
+    });
+    let (bounds, center) = if b.is_empty() {
+        (vec![-180.0, -85.0, 180.0, 85.0], vec![2.5, 46.5, 5.0])
+    } else {
+        (
+            vec![b.min[0], b.min[1], b.max[0], b.max[1]],
+            vec![
+                (b.min[0] + b.max[0]) / 2.0,
+                (b.min[1] + b.max[1]) / 2.0,
+                7.0,
+            ],
+        )
+    };
+    let p = &s.plan;
+    let maxzoom = 14;
+    let body = serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": "flou",
+        "description": "SINP observations, each at the precision this caller may see",
+        "attribution": "Observations: SINP producers; areas: IGN ADMIN EXPRESS (Licence Ouverte)",
+        "scheme": "xyz",
+        "tiles": [format!("{scheme}://{host}/tiles/{{z}}/{{x}}/{{y}}.mvt{qs}")],
+        "minzoom": 0,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": center,
+        "vector_layers": [
+            {"id": "aggregates", "minzoom": 0, "maxzoom": p.maille10_max,
+             "description": "Counts and species richness per department (low zooms) or 10 km cell",
+             "fields": {"unit": "String", "code": "String", "name": "String", "observations": "Number", "taxa": "Number"}},
+            {"id": "blurred", "minzoom": p.departement_max + 1, "maxzoom": maxzoom,
+             "description": "One feature per diffusion area: observations this caller sees blurred there",
+             "fields": {"kind": "String", "precision": "String", "code": "String", "name": "String", "observations": "Number", "taxa": "Number"}},
+            {"id": "observations", "minzoom": p.maille10_max + 1, "maxzoom": maxzoom,
+             "description": "Observations this caller may see precisely",
+             "fields": {"id": "String", "cd_ref": "Number", "name": "String", "date_debut": "String", "date_fin": "String", "dataset": "String", "level": "String"}},
+            {"id": "boundaries", "minzoom": 0, "maxzoom": maxzoom,
+             "description": "Departments, and communes from zoom 10",
+             "fields": {"kind": "String", "code": "String", "name": "String"}}
+        ]
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response())
+}
