@@ -271,6 +271,35 @@ async function checkToggle(page, group) {
     before > 0 && off === 0 && back > 0, `${before} → ${off} → ${back}`);
 }
 
+// The taxon filter: only that taxon's observations are drawn, the tile URLs carry it, and
+// Reset brings everything back. A malformed value is refused in the panel.
+async function checkTaxonFilter(page, tileResponses, pending) {
+  const all = (await rendered(page)).observations.features;
+  const byTaxon = new Map();
+  for (const f of all) byTaxon.set(f.properties.cd_ref, (byTaxon.get(f.properties.cd_ref) || 0) + 1);
+  const [taxon, n] = [...byTaxon.entries()].sort((a, b) => b[1] - a[1])[0] || [];
+  if (!check('observations of several taxa to filter', byTaxon.size > 1, `${byTaxon.size} taxa`)) return;
+  await page.locator('#filter-taxon').fill('12abc');
+  await page.locator('#filters button[type="submit"]').click();
+  check('malformed taxon refused in the panel', await page.locator('#filter-error').isVisible());
+  const seen = tileResponses.length;
+  await page.locator('#filter-taxon').fill(String(taxon));
+  await page.locator('#filters button[type="submit"]').click();
+  await waitIdle(page, 'after a taxon filter');
+  await Promise.allSettled(pending);
+  const filtered = (await rendered(page)).observations.features;
+  const sameTaxon = filtered.filter((f) => f.properties.cd_ref === taxon).length;
+  const urls = tileResponses.slice(seen).map((r) => new URL(r.url));
+  check(`taxon filter ${taxon}: its observations kept, the others dropped`, filtered.length > 0 && filtered.length < all.length && sameTaxon === n,
+    `${all.length} → ${filtered.length}, ${sameTaxon} of ${n} with cd_ref ${taxon}`);
+  check('taxon filter sent with every tile request', urls.length > 0 && urls.every((u) => u.searchParams.get('taxon') === String(taxon)),
+    `${urls.length} requests`);
+  await page.locator('#filters-reset').click();
+  await waitIdle(page, 'after resetting the filters');
+  const back = (await rendered(page)).observations.features.length;
+  check('filter reset: every observation back', back === all.length, `${back} of ${all.length}`);
+}
+
 async function applyToken(page, token) {
   await page.locator('#token').fill(token);
   await page.locator('#token-form button[type="submit"]').click();
@@ -325,13 +354,32 @@ async function run(baseUrl, outDir) {
         const headers = await resp.request().allHeaders();
         tileResponses.push({
           url: resp.url(), status: resp.status(), size,
-          vary: resp.headers().vary || '', authorization: headers.authorization || '',
+          vary: resp.headers().vary || '', cacheControl: resp.headers()['cache-control'] || '',
+          authorization: headers.authorization || '',
         });
       })());
     });
 
     const page = context.pages()[0] || await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The page's Content-Security-Policy blocks other origins before any request is made;
+    // a blocked attempt is a failure too.
+    await page.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+
+    // The viewer's own files name no other host: everything is served from here.
+    const ownFiles = ['/', '/assets/viewer.js', '/assets/viewer.css', '/styles/flou.json'];
+    const foreign = [];
+    for (const path of ownFiles) {
+      const resp = await context.request.get(new URL(path, base).href);
+      check(`GET ${path} answers 200`, resp.status() === 200, `${resp.status()} ${resp.headers()['content-type'] || ''}`);
+      for (const m of (await resp.text()).matchAll(/\b(?:https?:)?\/\/([a-z0-9.-]+\.[a-z]{2,})/gi)) foreign.push(`${path}: ${m[0]}`);
+    }
+    check('viewer files name no other host (no CDN)', foreign.length === 0, foreign.slice(0, 3).join(' '));
 
     // 1. Low zoom on the TileJSON centre: department aggregates.
     const startUrl = new URL(base);
@@ -387,6 +435,7 @@ async function run(baseUrl, outDir) {
     check('public screenshot: blurred-area colours drawn', blurredPx >= 200,
       Object.entries(colours.counts).map(([k, n]) => `${k} ${n} px`).join(', '));
     summary.blurredPx = blurredPx;
+    await checkToggle(page, 'blurred');
 
     // Popup on a blurred area: its properties, as text only.
     const kindSeen = Object.keys(colours.first)[0];
@@ -422,13 +471,12 @@ async function run(baseUrl, outDir) {
         `${Object.entries(colours.counts).map(([k, n]) => `${k} ${n} px`).join(', ')}${missing.length ? `; missing ${missing.join(',')}` : ''}`);
       summary.observationPx = Object.values(colours.counts).reduce((a, b) => a + b, 0);
       await checkToggle(page, 'observations');
-      await checkToggle(page, 'blurred');
+      await checkTaxonFilter(page, tileResponses, pending);
       const agentTiles = tileResponses.filter((t) => t.authorization === `Bearer ${token}`);
       check('agent tile requests carry the token', agentTiles.length > 0 && agentTiles.every((t) => t.status === 200),
         `${agentTiles.length} requests`);
     } else {
       console.log('note - FLOU_VIEWER_TOKEN not set: agent view (precise observations) not checked');
-      await checkToggle(page, 'blurred');
     }
 
     // 4. A garbage token: "token refused" in the panel, then back to public.
@@ -457,8 +505,14 @@ async function run(baseUrl, outDir) {
       `${ok.length} of ${others.length} non-empty 200${bad.length ? `; ${bad.length} failed, e.g. ${bad[0].status} ${bad[0].url}` : ''}`);
     check('garbage-token tile requests answered 401', garbage.length > 0 && garbage.every((t) => t.status === 401),
       `${garbage.length} requests, statuses ${[...new Set(garbage.map((t) => t.status))].join(',')}`);
-    check('tile responses say Vary: Authorization', tileResponses.length > 0 &&
-      tileResponses.every((t) => /(^|,)\s*authorization\s*(,|$)/i.test(t.vary)));
+    const served = tileResponses.filter((t) => t.status === 200);
+    const noVary = served.filter((t) => !/(^|,)\s*authorization\s*(,|$)/i.test(t.vary));
+    check('served tiles say Vary: Authorization', served.length > 0 && noVary.length === 0,
+      noVary.length ? `${noVary.length} without, e.g. ${noVary[0].url}` : `${served.length} tiles`);
+    // A tile made for a token must never be stored by a shared cache.
+    const sharedAgent = served.filter((t) => t.authorization && !/\b(private|no-store)\b/i.test(t.cacheControl));
+    check('agent tiles are not cacheable by shared caches', (!token || served.some((t) => t.authorization)) && sharedAgent.length === 0,
+      sharedAgent.length ? `${sharedAgent[0].cacheControl || 'no Cache-Control'} on ${sharedAgent[0].url}` : '');
     const notLocal = requests.filter((u) => {
       const url = new URL(u);
       return !(url.protocol === 'data:' || url.protocol === 'blob:' || (url.hostname === '127.0.0.1' && url.port === base.port));
@@ -466,6 +520,8 @@ async function run(baseUrl, outDir) {
     check('every request went to the server on 127.0.0.1', offHost.length === 0 && notLocal.length === 0 && requests.length > 0,
       `${requests.length} requests${notLocal.length ? `; elsewhere: ${[...new Set(notLocal)].slice(0, 5).join(' ')}` : ''}`);
     check('no uncaught page errors', pageErrors.length === 0, pageErrors.slice(0, 3).join(' | '));
+    const csp = await page.evaluate(() => window.__cspViolations);
+    check('no Content-Security-Policy violation', csp.length === 0, csp.slice(0, 3).join(' | '));
     summary.requests = requests.length;
     summary.tiles = tileResponses.length;
   } finally {

@@ -55,7 +55,8 @@
     if (f.from) params.set('from', f.from);
     if (f.to) params.set('to', f.to);
     if (f.dataset) params.set('dataset', f.dataset);
-    if (state.rights > 0) params.set('rights', String(state.rights));
+    // `v` is the cache-busting parameter the tile server accepts and ignores.
+    if (state.rights > 0) params.set('v', String(state.rights));
     return params.toString();
   }
 
@@ -123,7 +124,7 @@
   }
 
   function rightsOfUrl(url) {
-    var match = /[?&]rights=(\d+)/.exec(url || '');
+    var match = /[?&]v=(\d+)/.exec(url || '');
     return match ? Number(match[1]) : 0;
   }
 
