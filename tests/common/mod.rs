@@ -255,3 +255,4 @@ pub fn config(dir: &Path, min_precision: &str) -> PathBuf {
     .unwrap();
     p
 }
+pub mod oracle;

@@ -1,0 +1,323 @@
+//! The leak invariant, tested metamorphically: what a caller receives about a record is a
+//! function of its diffusion area (for that caller) and its public attributes only. Store B
+//! differs from store A only in that every record the caller sees blurred is moved to
+//! another random point of its diffusion area; every tile, at every zoom, with every
+//! filter, must then be byte-identical for that caller.
+//!
+//! Which records are blurred, and at which area, is decided here by this test's own reading
+//! of the rules (DOMAIN.md), not by flou's access module; the sensitivity level in force
+//! comes from `flou sensitivity-report`, whose algorithm has its own oracle.
+
+mod common;
+
+use common::oracle::*;
+use common::*;
+use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::view::RecordFilter;
+use flou::access::{Caller, Grant};
+use flou::admin::AdminAreas;
+use flou::date::Day;
+use flou::geo::grid::{Cell, GridSize};
+use flou::geo::webmercator::{tiles_covering, TileId};
+use flou::geo::BBox;
+use flou::server::Loaded;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// A random point of commune `c` (and of `cell` when given), or None after many tries.
+fn random_point_in(
+    areas: &AdminAreas,
+    c: u32,
+    cell: Option<Cell>,
+    rng: &mut SmallRng,
+) -> Option<(f64, f64)> {
+    let b = areas.communes[c as usize].bbox;
+    for _ in 0..20_000 {
+        let lon = rng.gen_range(b.min[0]..=b.max[0]);
+        let lat = rng.gen_range(b.min[1]..=b.max[1]);
+        if areas.locate(lon, lat) == Some(c)
+            && cell.is_none_or(|k| Cell::of_lonlat(k.size, lon, lat) == k)
+        {
+            return Some((lon, lat));
+        }
+    }
+    None
+}
+
+/// A random point of `cell` lying in a commune of department `d`, with that commune.
+fn random_point_in_cell(
+    areas: &AdminAreas,
+    cell: Cell,
+    d: Option<u16>,
+    rng: &mut SmallRng,
+) -> Option<((f64, f64), u32)> {
+    let mut b = BBox::EMPTY;
+    for p in cell.polygon_wgs84(2) {
+        b.extend(p);
+    }
+    for _ in 0..20_000 {
+        let lon = rng.gen_range(b.min[0]..=b.max[0]);
+        let lat = rng.gen_range(b.min[1]..=b.max[1]);
+        if Cell::of_lonlat(cell.size, lon, lat) != cell {
+            continue;
+        }
+        if let Some(c) = areas
+            .locate(lon, lat)
+            .filter(|c| d.is_none_or(|d| areas.communes[*c as usize].departement == d))
+        {
+            return Some(((lon, lat), c));
+        }
+    }
+    None
+}
+
+/// Moves every record blurred for `caller` inside its diffusion area (and its commune, so
+/// its department, sensitivity and grant coverage stay the same). With `across_communes`
+/// (public callers only), department-level records move anywhere in their department and
+/// cell-level records anywhere in their cell within their department.
+fn moved(
+    input: &Input,
+    levels: &HashMap<String, String>,
+    areas: &AdminAreas,
+    sc: &Scenario,
+    ruled: &HashSet<u32>,
+    seed: u64,
+) -> (Input, Vec<(Row, Row)>) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut rows = Vec::new();
+    let mut moves = Vec::new();
+    for r in &input.rows {
+        let mut n = r.clone();
+        if let (Some(level), Some(c)) = (levels.get(&r.id), areas.commune_by_code(&r.commune)) {
+            let blur = expected_blur(r, level, &sc.caller, sc.min);
+            let target = match blur {
+                Blur::Precise => None,
+                Blur::Departement if sc.across_communes => {
+                    let d = areas.communes[c as usize].departement;
+                    let same: Vec<u32> = (0..areas.communes.len() as u32)
+                        .filter(|k| areas.communes[*k as usize].departement == d)
+                        .collect();
+                    let other = same[rng.gen_range(0..same.len())];
+                    random_point_in(areas, other, None, &mut rng).map(|p| (p, other))
+                }
+                b if sc.across_communes && grid(b).is_some() => {
+                    // Anywhere in the cell: in any department when no sensitivity rule names
+                    // the taxon (its level is then the same everywhere), else in its own.
+                    let cell = grid(b).map(|s| Cell::of_lonlat(s, r.lon, r.lat)).unwrap();
+                    let free = !ruled.contains(&r.cd_nom) && !ruled.contains(&r.cd_ref);
+                    let d = (!free).then_some(areas.communes[c as usize].departement);
+                    random_point_in_cell(areas, cell, d, &mut rng)
+                }
+                b => {
+                    let cell = grid(b).map(|s| Cell::of_lonlat(s, r.lon, r.lat));
+                    random_point_in(areas, c, cell, &mut rng).map(|p| (p, c))
+                }
+            };
+            if let Some(((lon, lat), com)) = target {
+                n.lon = lon;
+                n.lat = lat;
+                n.commune = areas.communes[com as usize].code.clone();
+                moves.push((r.clone(), n.clone()));
+            }
+        }
+        rows.push(n);
+    }
+    (
+        Input {
+            header: input.header.clone(),
+            rows,
+        },
+        moves,
+    )
+}
+
+/// Tiles to compare: all tiles over the data at z3–z8, and at z9–z14 the tiles holding the
+/// old and the new position of moved records.
+fn tiles_for(moves: &[(Row, Row)], data: &BBox) -> BTreeSet<(u8, u32, u32)> {
+    let mut tiles = BTreeSet::new();
+    for z in 3..=8 {
+        tiles.extend(tiles_covering(data, z).map(|t| (t.z(), t.x(), t.y())));
+    }
+    for (a, b) in moves.iter().step_by((moves.len() / 60).max(1)) {
+        for z in 9..=14 {
+            for (lon, lat) in [(a.lon, a.lat), (b.lon, b.lat)] {
+                let tb = BBox {
+                    min: [lon, lat],
+                    max: [lon, lat],
+                };
+                tiles.extend(tiles_covering(&tb, z).map(|t| (t.z(), t.x(), t.y())));
+            }
+        }
+    }
+    tiles
+}
+
+struct Scenario {
+    name: &'static str,
+    caller: Caller,
+    min: Blur,
+    policy: Precision,
+    across_communes: bool,
+}
+
+#[test]
+fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let input_path = synthetic_input(dir.path());
+    let input = read_input(&input_path);
+    let store_a = dir.path().join("a");
+    ingest(&input_path, &store_a);
+    let levels = levels_of(&store_a);
+    let taxonomy = data().join("taxonomy/bib_noms.csv");
+    let a = Loaded::open(&store_a, Some(&taxonomy)).unwrap();
+
+    let sensitive_taxon = input
+        .rows
+        .iter()
+        .find(|r| levels.get(&r.id).is_some_and(|l| l != "0"))
+        .map(|r| r.cd_ref)
+        .unwrap();
+    let first_dataset = input.rows[0].dataset.clone();
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            taxa: Some(BTreeSet::from([sensitive_taxon])),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: Day::parse("1995-01-01").ok(),
+            to: Day::parse("2015-12-31").ok(),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            datasets: Some(vec![first_dataset.clone()]),
+            ..RecordFilter::default()
+        },
+    ];
+    let agent = |grants: Vec<Grant>| Caller::Agent {
+        sub: "agent".into(),
+        grants,
+    };
+    let scenarios = [
+        Scenario {
+            name: "public, non-sensitive data precise",
+            caller: Caller::Public,
+            min: Blur::Precise,
+            policy: Precision::Precise,
+            across_communes: true,
+        },
+        Scenario {
+            name: "public, GINCO default (commune at least)",
+            caller: Caller::Public,
+            min: Blur::Commune,
+            policy: Precision::Commune,
+            across_communes: false,
+        },
+        Scenario {
+            name: "agent: two departments up to level 2, one taxon at any level",
+            caller: agent(vec![
+                Grant {
+                    departements: Some(vec!["05".into(), "38".into()]),
+                    max_sensitivity: 2,
+                    ..Grant::default()
+                },
+                Grant {
+                    taxa: Some(vec![sensitive_taxon]),
+                    max_sensitivity: 4,
+                    ..Grant::default()
+                },
+            ]),
+            min: Blur::Precise,
+            policy: Precision::Precise,
+            across_communes: false,
+        },
+        Scenario {
+            name: "agent: one dataset over a period, public at 5 km",
+            caller: agent(vec![Grant {
+                from: Day::parse("2000-01-01").ok(),
+                to: Day::parse("2015-12-31").ok(),
+                datasets: Some(vec![first_dataset]),
+                max_sensitivity: 3,
+                ..Grant::default()
+            }]),
+            min: Blur::Km5,
+            policy: Precision::Grid(GridSize::Km5),
+            across_communes: false,
+        },
+    ];
+
+    // Taxa some sensitivity rule names (read with the csv crate from the referential).
+    let ruled: HashSet<u32> = csv::Reader::from_path(data().join("sensitivity/especesensible.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[2].parse().unwrap())
+        .collect();
+    let data_box = input.rows.iter().fold(BBox::EMPTY, |mut b, r| {
+        b.extend([r.lon, r.lat]);
+        b
+    });
+    for (k, sc) in scenarios.iter().enumerate() {
+        let (moved_input, moves) = moved(&input, &levels, &a.areas, sc, &ruled, 100 + k as u64);
+        assert!(
+            moves.len() > 200,
+            "{}: only {} records moved",
+            sc.name,
+            moves.len()
+        );
+        let across = moves
+            .iter()
+            .filter(|(a, b)| a.commune[..2] != b.commune[..2])
+            .count();
+        eprintln!("{}: {across} moves cross a department border", sc.name);
+        let b_csv = dir.path().join(format!("b{k}.csv"));
+        write_input(&b_csv, &moved_input);
+        let store_b = dir.path().join(format!("b{k}"));
+        ingest(&b_csv, &store_b);
+        let b = Loaded::open(&store_b, Some(&taxonomy)).unwrap();
+        let policy = PublicPolicy {
+            min_precision: sc.policy,
+        };
+        let mut compared = 0;
+        let mut non_empty = 0;
+        let mut layers: BTreeMap<String, u64> = BTreeMap::new();
+        for (z, x, y) in tiles_for(&moves, &data_box) {
+            let t = TileId::new(z, x, y).unwrap();
+            for f in &filters {
+                let ta = render_tile(&a, policy, &sc.caller, f, t);
+                let tb = render_tile(&b, policy, &sc.caller, f, t);
+                assert!(
+                    ta == tb,
+                    "{}: tile {z}/{x}/{y} with {f:?} differs after moving blurred records:\nA: {:?}\nB: {:?}",
+                    sc.name,
+                    decode(&ta).get("blurred").map(|v| v.len()),
+                    decode(&tb).get("blurred").map(|v| v.len())
+                );
+                compared += 1;
+                if !ta.is_empty() {
+                    non_empty += 1;
+                    for (name, fs) in decode(&ta) {
+                        *layers.entry(name).or_default() += fs.len() as u64;
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "{}: {} moved, {compared} tiles compared, {non_empty} non-empty, features {layers:?}",
+            sc.name,
+            moves.len()
+        );
+        assert!(
+            non_empty > 100,
+            "{}: too few non-empty tiles to prove anything",
+            sc.name
+        );
+        for l in ["aggregates", "blurred"] {
+            assert!(
+                layers.get(l).copied().unwrap_or(0) > 0,
+                "{}: no {l} feature was compared",
+                sc.name
+            );
+        }
+    }
+}
