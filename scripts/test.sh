@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet mapbox-vector-tile
+# The viewer's browser test (tests/viewer_browser.rs): Debian's Chromium, driven by
+# playwright-core (no browser download: Playwright's own browsers cannot be fetched here).
+command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+npm ci --prefix tests/browser --no-audit --no-fund
 cargo test --all-targets --no-fail-fast
