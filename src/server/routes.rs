@@ -25,7 +25,9 @@ const MAX_QUERY: usize = 4096;
 /// Most values in one list filter.
 const MAX_LIST: usize = 100;
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// Tiles, TileJSON, styles, the viewer and health. Other features merge theirs in
+/// [`super::router`].
+pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
@@ -34,11 +36,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/styles/{file}", get(style))
         .route("/assets/{*path}", get(asset))
         .fallback(not_found)
-        .with_state(state)
 }
 
 /// A request refused: status and a message about the request itself.
-struct Refusal(StatusCode, String);
+pub struct Refusal(pub StatusCode, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -56,7 +57,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn bad(msg: impl Into<String>) -> Refusal {
+pub fn bad(msg: impl Into<String>) -> Refusal {
     Refusal(StatusCode::BAD_REQUEST, msg.into())
 }
 
@@ -204,7 +205,7 @@ fn parse_filter(
 
 /// The caller from the Authorization header: absent → public; anything present must be a
 /// valid token, or the request is refused (never silently served as public).
-fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
+pub fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
     let refused = || Refusal(StatusCode::UNAUTHORIZED, "invalid or expired token".into());
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Ok(Caller::Public);
@@ -217,7 +218,7 @@ fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
 }
 
 /// The caller's rights in a canonical text form: equal rights give equal text.
-fn rights_key(caller: &Caller) -> Arc<str> {
+pub fn rights_key(caller: &Caller) -> Arc<str> {
     match caller {
         Caller::Public => Arc::from("public"),
         Caller::Agent { grants, .. } => {
