@@ -10,128 +10,19 @@
 
 mod common;
 
+use common::moves::*;
 use common::oracle::*;
 use common::*;
 use flou::access::diffusion::{Precision, PublicPolicy};
 use flou::access::view::RecordFilter;
 use flou::access::{Caller, Grant};
-use flou::admin::AdminAreas;
 use flou::date::Day;
-use flou::geo::grid::{Cell, GridSize};
+use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
 use flou::server::Loaded;
 use flou::tiles::render::AggregateMode;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-/// A random point of commune `c` (and of `cell` when given), or None after many tries.
-fn random_point_in(
-    areas: &AdminAreas,
-    c: u32,
-    cell: Option<Cell>,
-    rng: &mut SmallRng,
-) -> Option<(f64, f64)> {
-    let b = areas.communes[c as usize].bbox;
-    for _ in 0..20_000 {
-        let lon = rng.gen_range(b.min[0]..=b.max[0]);
-        let lat = rng.gen_range(b.min[1]..=b.max[1]);
-        if areas.locate(lon, lat) == Some(c)
-            && cell.is_none_or(|k| Cell::of_lonlat(k.size, lon, lat) == k)
-        {
-            return Some((lon, lat));
-        }
-    }
-    None
-}
-
-/// A random point of `cell` lying in a commune of department `d`, with that commune.
-fn random_point_in_cell(
-    areas: &AdminAreas,
-    cell: Cell,
-    d: Option<u16>,
-    rng: &mut SmallRng,
-) -> Option<((f64, f64), u32)> {
-    let mut b = BBox::EMPTY;
-    for p in cell.polygon_wgs84(2) {
-        b.extend(p);
-    }
-    for _ in 0..20_000 {
-        let lon = rng.gen_range(b.min[0]..=b.max[0]);
-        let lat = rng.gen_range(b.min[1]..=b.max[1]);
-        if Cell::of_lonlat(cell.size, lon, lat) != cell {
-            continue;
-        }
-        if let Some(c) = areas
-            .locate(lon, lat)
-            .filter(|c| d.is_none_or(|d| areas.communes[*c as usize].departement == d))
-        {
-            return Some(((lon, lat), c));
-        }
-    }
-    None
-}
-
-/// Moves every record blurred for `caller` inside its diffusion area (and its commune, so
-/// its department, sensitivity and grant coverage stay the same). With `across_communes`
-/// (public callers only), department-level records move anywhere in their department and
-/// cell-level records anywhere in their cell within their department.
-fn moved(
-    input: &Input,
-    levels: &HashMap<String, String>,
-    areas: &AdminAreas,
-    sc: &Scenario,
-    ruled: &HashSet<u32>,
-    seed: u64,
-) -> (Input, Vec<(Row, Row)>) {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut rows = Vec::new();
-    let mut moves = Vec::new();
-    for r in &input.rows {
-        let mut n = r.clone();
-        if let (Some(level), Some(c)) = (levels.get(&r.id), areas.commune_by_code(&r.commune)) {
-            let blur = expected_blur(r, level, &sc.caller, sc.min);
-            let target = match blur {
-                Blur::Precise => None,
-                Blur::Departement if sc.across_communes => {
-                    let d = areas.communes[c as usize].departement;
-                    let same: Vec<u32> = (0..areas.communes.len() as u32)
-                        .filter(|k| areas.communes[*k as usize].departement == d)
-                        .collect();
-                    let other = same[rng.gen_range(0..same.len())];
-                    random_point_in(areas, other, None, &mut rng).map(|p| (p, other))
-                }
-                b if sc.across_communes && grid(b).is_some() => {
-                    // Anywhere in the cell: in any department when no sensitivity rule names
-                    // the taxon (its level is then the same everywhere), else in its own.
-                    let cell = grid(b).map(|s| Cell::of_lonlat(s, r.lon, r.lat)).unwrap();
-                    let free = !ruled.contains(&r.cd_nom) && !ruled.contains(&r.cd_ref);
-                    let d = (!free).then_some(areas.communes[c as usize].departement);
-                    random_point_in_cell(areas, cell, d, &mut rng)
-                }
-                b => {
-                    let cell = grid(b).map(|s| Cell::of_lonlat(s, r.lon, r.lat));
-                    random_point_in(areas, c, cell, &mut rng).map(|p| (p, c))
-                }
-            };
-            if let Some(((lon, lat), com)) = target {
-                n.lon = lon;
-                n.lat = lat;
-                n.commune = areas.communes[com as usize].code.clone();
-                moves.push((r.clone(), n.clone()));
-            }
-        }
-        rows.push(n);
-    }
-    (
-        Input {
-            header: input.header.clone(),
-            rows,
-        },
-        moves,
-    )
-}
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Tiles to compare: all tiles over the data at z3–z8, and at z9–z14 the tiles holding the
 /// old and the new position of moved records.
@@ -152,14 +43,6 @@ fn tiles_for(moves: &[(Row, Row)], data: &BBox) -> BTreeSet<(u8, u32, u32)> {
         }
     }
     tiles
-}
-
-struct Scenario {
-    name: &'static str,
-    caller: Caller,
-    min: Blur,
-    policy: Precision,
-    across_communes: bool,
 }
 
 #[test]

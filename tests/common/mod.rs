@@ -255,4 +255,5 @@ pub fn config(dir: &Path, min_precision: &str) -> PathBuf {
     .unwrap();
     p
 }
+pub mod moves;
 pub mod oracle;
