@@ -9,12 +9,13 @@ mod common;
 use common::oracle::*;
 use common::*;
 use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::index::DayIndex;
 use flou::access::view::RecordFilter;
 use flou::access::{Caller, Grant};
 use flou::date::Day;
 use flou::geo::grid::GridSize;
 use flou::geo::webmercator::TileId;
-use flou::server::Loaded;
+use flou::server::{build_day_index, Loaded};
 use flou::tiles::render::AggregateMode;
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -78,6 +79,19 @@ fn fixture() -> &'static Fixture {
             datasets,
         }
     })
+}
+
+/// The day index per policy, built once (the serving path).
+fn index_for(f: &'static Fixture, policy: PublicPolicy) -> std::sync::Arc<DayIndex> {
+    static CACHE: std::sync::Mutex<Vec<(PublicPolicy, std::sync::Arc<DayIndex>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut c = CACHE.lock().unwrap();
+    if let Some((_, i)) = c.iter().find(|(p, _)| *p == policy) {
+        return i.clone();
+    }
+    let i = std::sync::Arc::new(build_day_index(&f.loaded, Day::today(), policy));
+    c.push((policy, i.clone()));
+    i
 }
 
 /// Web Mercator tile and pixel of a point, written here from the formulas (not flou's).
@@ -173,7 +187,15 @@ proptest! {
         let caller = Caller::Agent { sub: "p".into(), grants };
         let policy = PublicPolicy { min_precision: policy };
         for t in &f.tiles {
-            let tile = render_tile(&f.loaded, policy, &caller, &RecordFilter::default(), *t, AggregateMode::Grid);
+            let tile = render_tile(
+                &f.loaded,
+                policy,
+                &caller,
+                &RecordFilter::default(),
+                *t,
+                AggregateMode::Grid,
+                Some(&index_for(f, policy)),
+            );
             let points = decoded_points(&tile);
             let got = |margin: f64| -> BTreeSet<String> {
                 points
@@ -225,6 +247,7 @@ proptest! {
             &RecordFilter::default(),
             TileId::new(0, 0, 0).unwrap(),
             AggregateMode::Grid,
+            Some(&index_for(f, policy)),
         );
         let counted: u64 = decode(&tile)
             .get("aggregates")

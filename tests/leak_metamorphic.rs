@@ -20,7 +20,7 @@ use flou::date::Day;
 use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
-use flou::server::Loaded;
+use flou::server::{build_day_index, Loaded};
 use flou::tiles::render::AggregateMode;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -162,6 +162,10 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
         let policy = PublicPolicy {
             min_precision: sc.policy,
         };
+        // The path that serves: with the day index (its equivalence to the scan is tested
+        // in tests/fast_path_equivalence.rs).
+        let index_a = build_day_index(&a, Day::today(), policy);
+        let index_b = build_day_index(&b, Day::today(), policy);
         let mut compared = 0;
         let mut non_empty = 0;
         let mut layers: BTreeMap<String, u64> = BTreeMap::new();
@@ -176,8 +180,8 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
                 .iter()
                 .flat_map(|f| modes.iter().map(move |m| (f, *m)))
             {
-                let ta = render_tile(&a, policy, &sc.caller, f, t, mode);
-                let tb = render_tile(&b, policy, &sc.caller, f, t, mode);
+                let ta = render_tile(&a, policy, &sc.caller, f, t, mode, Some(&index_a));
+                let tb = render_tile(&b, policy, &sc.caller, f, t, mode, Some(&index_b));
                 assert!(
                     ta == tb,
                     "{}: tile {z}/{x}/{y} with {f:?} {mode:?} differs after moving blurred records:\nA: {:?}\nB: {:?}",

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diffusion;
+pub mod index;
 pub mod rights;
 pub mod token;
 pub mod view;

@@ -3,11 +3,16 @@
 //! diffusion area, with the position and id only when the area is [`DiffusionArea::Precise`].
 //! Selection by place is made on diffusion areas, never on precise points of blurred records.
 
-use super::diffusion::{diffusion_area, DiffusionArea, PublicPolicy, RecordFacts, TaxonTree};
+use super::diffusion::{
+    area_of, grant_covers, public_precision, DiffusionArea, Precision, PublicPolicy, RecordFacts,
+    TaxonTree,
+};
+use super::index::{precision_code, precision_of_code, DayIndex, PublicTallies, Tally};
 use super::rights::Caller;
 use crate::admin::AdminAreas;
 use crate::date::Day;
 use crate::geo::grid::Cell;
+use crate::geo::grid::GridSize;
 use crate::geo::BBox;
 use crate::sensitivity::SensiNiveau;
 use crate::store::segment::E7;
@@ -58,6 +63,19 @@ pub struct Shown<'a> {
     pub departement: Option<u16>,
 }
 
+impl Shown<'_> {
+    /// The 10 km cell that contains this record's diffusion area, when one does.
+    pub fn maille10(&self) -> Option<Cell> {
+        match (self.area, self.position) {
+            (DiffusionArea::Precise, Some(p)) => Some(Cell::of_lonlat(GridSize::Km10, p[0], p[1])),
+            (DiffusionArea::Cell(c), _) if c.size.nests_in(GridSize::Km10) => {
+                c.coarsen(GridSize::Km10)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Everything the diffusion decision depends on besides the caller: shared by all requests.
 pub struct AccessContext<'a> {
     pub store: &'a Store,
@@ -66,6 +84,9 @@ pub struct AccessContext<'a> {
     pub taxa: &'a dyn TaxonTree,
     pub policy: PublicPolicy,
     pub cells: &'a CellPlacement,
+    /// The day index, when one was built for this store and policy (see `index.rs`);
+    /// without it (or for another day) the view scans departments.
+    pub index: Option<&'a DayIndex>,
 }
 
 /// Department of each grid cell, decided from the cell alone; filled as cells are met and
@@ -87,6 +108,22 @@ impl<'a> AccessContext<'a> {
             taxa,
             policy,
             cells,
+            index: None,
+        }
+    }
+
+    pub fn with_index(mut self, index: Option<&'a DayIndex>) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// The department a record is aggregated in, decided from its diffusion area only:
+    /// precise, commune and department areas lie in one; a cell is placed by
+    /// [`AccessContext::departement_of_cell`].
+    pub fn assigned_departement(&self, s: &Shown<'_>) -> Option<u16> {
+        match s.area {
+            DiffusionArea::Cell(c) => self.departement_of_cell(c),
+            _ => s.departement,
         }
     }
 
@@ -154,9 +191,27 @@ const CELL_MARGIN_DEG: f64 = 0.8;
 
 impl<'a> AccessView<'_, 'a> {
     /// Calls `f` with every live record that passes the filter and whose diffusion area
-    /// (for this caller) meets `bbox`; hidden records never. Records are visited per
-    /// department; the order carries no information beyond the areas themselves.
-    pub fn for_each_in(&self, bbox: &BBox, mut f: impl FnMut(&Shown<'a>)) {
+    /// (for this caller) meets `bbox`; hidden records never. Records are selected by their
+    /// diffusion area, never by a blurred record's point.
+    pub fn for_each_in(&self, bbox: &BBox, f: impl FnMut(&Shown<'a>)) {
+        match self.index() {
+            Some(index) => self.for_each_in_indexed(index, bbox, f),
+            None => self.for_each_in_scanned(bbox, f),
+        }
+    }
+
+    /// The day index, if it is for this store generation, day and policy.
+    pub fn index(&self) -> Option<&'a DayIndex> {
+        self.ctx.index.filter(|i| {
+            i.day == self.today
+                && i.policy == self.ctx.policy
+                && i.generation == self.ctx.store.manifest().generation
+        })
+    }
+
+    /// [`AccessView::for_each_in`] by scanning the departments near `bbox`: the reference
+    /// the indexed path is tested against.
+    pub fn for_each_in_scanned(&self, bbox: &BBox, mut f: impl FnMut(&Shown<'a>)) {
         let store = self.ctx.store;
         let areas = store.areas();
         let wide = BBox {
@@ -169,22 +224,117 @@ impl<'a> AccessView<'_, 'a> {
                 continue;
             }
             self.for_each_of_departement(d, |s| {
-                let meets = match &s.area {
-                    DiffusionArea::Precise => s.position.is_some_and(|p| bbox.contains(p)),
-                    DiffusionArea::Cell(c) => *cell_meets.entry(*c).or_insert_with(|| {
-                        self.ctx
-                            .area_bbox(&s.area)
-                            .is_some_and(|b| b.intersects(bbox))
-                    }),
-                    other => self
-                        .ctx
-                        .area_bbox(other)
-                        .is_some_and(|b| b.intersects(bbox)),
-                };
-                if meets {
+                if self.meets(s, bbox, &mut cell_meets) {
                     f(s);
                 }
             });
+        }
+    }
+
+    fn meets(&self, s: &Shown<'_>, bbox: &BBox, cell_meets: &mut HashMap<Cell, bool>) -> bool {
+        match &s.area {
+            DiffusionArea::Precise => s.position.is_some_and(|p| bbox.contains(p)),
+            DiffusionArea::Cell(c) => *cell_meets.entry(*c).or_insert_with(|| {
+                self.ctx
+                    .area_bbox(&s.area)
+                    .is_some_and(|b| b.intersects(bbox))
+            }),
+            other => self
+                .ctx
+                .area_bbox(other)
+                .is_some_and(|b| b.intersects(bbox)),
+        }
+    }
+
+    fn for_each_in_indexed(&self, index: &'a DayIndex, bbox: &BBox, mut f: impl FnMut(&Shown<'a>)) {
+        let store = self.ctx.store;
+        let areas = store.areas();
+        let agent = matches!(self.caller, Caller::Agent { .. });
+        let e7 = |b: &BBox| {
+            [
+                (b.min[0] * E7).floor() as i32,
+                (b.min[1] * E7).floor() as i32,
+                (b.max[0] * E7).ceil() as i32,
+                (b.max[1] * E7).ceil() as i32,
+            ]
+        };
+        let precise_code = precision_code(Precision::Precise);
+        let commune_code = precision_code(Precision::Commune);
+        let communes: Vec<usize> = (0..areas.commune_count())
+            .filter(|c| areas.commune_bbox(*c).intersects(bbox))
+            .collect();
+        let departements: Vec<usize> = (0..areas.departement_count())
+            .filter(|d| areas.departement_bbox(*d).intersects(bbox))
+            .collect();
+        let mut cell_meets: HashMap<Cell, bool> = HashMap::new();
+        let mut ranges = Vec::new();
+        for (si, seg) in store.segments().iter().enumerate() {
+            let sidx = &index.segments[si];
+            // 1. Precise: publicly precise records, or any record an agent's grant covers.
+            if agent || self.ctx.policy.min_precision == Precision::Precise {
+                ranges.clear();
+                seg.blocks_in(e7(bbox), &mut ranges);
+                for r in ranges.iter().cloned().flatten() {
+                    let code = sidx.public[r];
+                    if code != precise_code && !agent {
+                        continue;
+                    }
+                    if let Some(s) = self.shown_record(si, r, Some(code)) {
+                        if s.area == DiffusionArea::Precise
+                            && s.position.is_some_and(|p| bbox.contains(p))
+                        {
+                            f(&s);
+                        }
+                    }
+                }
+            }
+            // 2. Blurred to a commune meeting the box: its commune's record range.
+            for c in &communes {
+                for r in seg.commune_records(*c) {
+                    if sidx.public[r] == commune_code {
+                        if let Some(s) = self.shown_record(si, r, Some(commune_code)) {
+                            if matches!(s.area, DiffusionArea::Commune(_)) {
+                                f(&s);
+                            }
+                        }
+                    }
+                }
+            }
+            // 3. Blurred to a grid cell: positions within a cell's width of the box.
+            for (slot, list) in sidx.grids.iter().enumerate() {
+                if list.records.is_empty() {
+                    continue;
+                }
+                let km = f64::from(GridSize::ALL[slot].km());
+                let dlat = km * 1.1 / 111.0;
+                let top = bbox.max[1].abs().max(bbox.min[1].abs()) + dlat;
+                let dlon = km * 1.1 / (111.0 * top.min(89.0).to_radians().cos());
+                let wide = BBox {
+                    min: [bbox.min[0] - dlon, bbox.min[1] - dlat],
+                    max: [bbox.max[0] + dlon, bbox.max[1] + dlat],
+                };
+                for r in list.candidates(e7(&wide)) {
+                    let r = r as usize;
+                    if let Some(s) = self.shown_record(si, r, Some(sidx.public[r])) {
+                        if matches!(s.area, DiffusionArea::Cell(_))
+                            && self.meets(&s, bbox, &mut cell_meets)
+                        {
+                            f(&s);
+                        }
+                    }
+                }
+            }
+            // 4. Blurred to a department meeting the box.
+            for d in &departements {
+                for r in &sidx.departements[*d] {
+                    let r = *r as usize;
+                    if let Some(s) = self.shown_record(si, r, Some(sidx.public[r])) {
+                        if matches!(s.area, DiffusionArea::Departement(_)) {
+                            f(&s);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -196,64 +346,114 @@ impl<'a> AccessView<'_, 'a> {
     }
 
     fn for_each_of_departement(&self, d: usize, mut f: impl FnMut(&Shown<'a>)) {
-        let store: &'a Store = self.ctx.store;
-        let areas = store.areas();
-        for (si, seg) in store.segments().iter().enumerate() {
-            let (cd_ref, debut, span) = (seg.cd_ref(), seg.date_debut(), seg.date_span());
-            let (commune, producer, dsp) = (seg.commune(), seg.producer(), seg.ds_publique());
+        for (si, seg) in self.ctx.store.segments().iter().enumerate() {
             for r in seg.departement_records(d) {
-                let date_fin = Day(debut[r].0 + i32::from(span[r]));
-                let dataset = seg.dataset_name(r);
-                if !self.filter.keeps(cd_ref[r], debut[r], date_fin, dataset)
-                    || !store.is_live(si, r)
-                {
-                    continue;
+                if let Some(s) = self.shown_record(si, r, None) {
+                    f(&s);
                 }
-                let c = commune[r] as usize;
-                let dep = areas.commune_departement(c);
-                let level = seg.step_at(r, self.today).level;
-                let (lon, lat) = (
-                    f64::from(seg.lon_e7()[r]) / E7,
-                    f64::from(seg.lat_e7()[r]) / E7,
-                );
-                let facts = RecordFacts {
-                    lon,
-                    lat,
-                    commune: c as u16,
-                    departement: dep,
-                    commune_code: areas.commune_code(c),
-                    departement_code: areas.departement_code(dep as usize),
-                    cd_ref: cd_ref[r],
-                    date_debut: debut[r],
-                    date_fin,
-                    dataset,
-                    level,
-                    producer: producer[r],
-                    ds_publique: dsp[r],
-                };
-                let area = diffusion_area(self.caller, &facts, &self.ctx.policy, self.ctx.taxa);
-                if area == DiffusionArea::Hidden {
-                    continue;
-                }
-                let precise = area == DiffusionArea::Precise;
-                let known_commune =
-                    matches!(area, DiffusionArea::Precise | DiffusionArea::Commune(_));
-                let known_departement =
-                    known_commune || matches!(area, DiffusionArea::Departement(_));
-                f(&Shown {
-                    area,
-                    cd_ref: cd_ref[r],
-                    nom_cite: seg.nom_cite_text(r),
-                    date_debut: debut[r],
-                    date_fin,
-                    dataset,
-                    level,
-                    id: precise.then(|| seg.id(r)),
-                    position: precise.then_some([lon, lat]),
-                    commune: known_commune.then_some(c as u16),
-                    departement: known_departement.then_some(dep),
-                });
             }
+        }
+    }
+
+    /// Record `r` of segment `si` as this caller may see it, or None when it is dead,
+    /// filtered out or hidden. `public` is its public precision code when already known.
+    fn shown_record(&self, si: usize, r: usize, public: Option<u8>) -> Option<Shown<'a>> {
+        let store: &'a Store = self.ctx.store;
+        let seg = &store.segments()[si];
+        let areas = store.areas();
+        let (cd_ref, debut) = (seg.cd_ref()[r], seg.date_debut()[r]);
+        let date_fin = Day(debut.0 + i32::from(seg.date_span()[r]));
+        let dataset = seg.dataset_name(r);
+        if !self.filter.keeps(cd_ref, debut, date_fin, dataset) || !store.is_live(si, r) {
+            return None;
+        }
+        let c = seg.commune()[r] as usize;
+        let dep = areas.commune_departement(c);
+        let level = seg.step_at(r, self.today).level;
+        let (lon, lat) = (
+            f64::from(seg.lon_e7()[r]) / E7,
+            f64::from(seg.lat_e7()[r]) / E7,
+        );
+        let facts = RecordFacts {
+            lon,
+            lat,
+            commune: c as u16,
+            departement: dep,
+            commune_code: areas.commune_code(c),
+            departement_code: areas.departement_code(dep as usize),
+            cd_ref,
+            date_debut: debut,
+            date_fin,
+            dataset,
+            level,
+            producer: seg.producer()[r],
+            ds_publique: seg.ds_publique()[r],
+        };
+        let covered = match self.caller {
+            Caller::Agent { grants, .. } => grants
+                .iter()
+                .any(|g| grant_covers(g, &facts, self.ctx.taxa)),
+            Caller::Public => false,
+        };
+        let precision = if covered {
+            Precision::Precise
+        } else {
+            public.map_or_else(
+                || public_precision(&facts, &self.ctx.policy),
+                precision_of_code,
+            )
+        };
+        let area = area_of(precision, &facts);
+        if area == DiffusionArea::Hidden {
+            return None;
+        }
+        let precise = area == DiffusionArea::Precise;
+        let known_commune = matches!(area, DiffusionArea::Precise | DiffusionArea::Commune(_));
+        let known_departement = known_commune || matches!(area, DiffusionArea::Departement(_));
+        Some(Shown {
+            area,
+            cd_ref,
+            nom_cite: seg.nom_cite_text(r),
+            date_debut: debut,
+            date_fin,
+            dataset,
+            level,
+            id: precise.then(|| seg.id(r)),
+            position: precise.then_some([lon, lat]),
+            commune: known_commune.then_some(c as u16),
+            departement: known_departement.then_some(dep),
+        })
+    }
+
+    /// The public, unfiltered tallies of the day index: every visible record counted in its
+    /// department, in its 10 km cell when its area fits one, else in its own area.
+    pub fn public_tallies(&self) -> PublicTallies {
+        use std::collections::HashSet;
+        let nd = self.ctx.store.areas().departement_count();
+        let mut departements: Vec<(u64, HashSet<u32>)> = vec![(0, HashSet::new()); nd];
+        let mut maille10: HashMap<Cell, (u64, HashSet<u32>)> = HashMap::new();
+        let mut coarse: HashMap<DiffusionArea, (u64, HashSet<u32>)> = HashMap::new();
+        self.for_each(|s| {
+            if let Some(d) = self.ctx.assigned_departement(s) {
+                let t = &mut departements[d as usize];
+                t.0 += 1;
+                t.1.insert(s.cd_ref);
+            }
+            let t = match s.maille10() {
+                Some(c) => maille10.entry(c).or_default(),
+                None => coarse.entry(s.area).or_default(),
+            };
+            t.0 += 1;
+            t.1.insert(s.cd_ref);
+        });
+        let tally = |(n, t): (u64, HashSet<u32>)| Tally {
+            observations: n,
+            taxa: t.len() as u64,
+        };
+        PublicTallies {
+            departements: departements.into_iter().map(tally).collect(),
+            maille10: maille10.into_iter().map(|(k, v)| (k, tally(v))).collect(),
+            coarse_blurred: coarse.into_iter().map(|(k, v)| (k, tally(v))).collect(),
         }
     }
 }

@@ -12,9 +12,12 @@ pub mod routes;
 pub use config::ServeConfig;
 
 use crate::access::diffusion::PublicPolicy;
+use crate::access::index::DayIndex;
 use crate::access::token::TokenVerifier;
-use crate::access::view::CellPlacement;
+use crate::access::view::{AccessContext, AccessView, CellPlacement, RecordFilter};
+use crate::access::Caller;
 use crate::admin::AdminAreas;
+use crate::date::Day;
 use crate::store::Store;
 use crate::taxonomy::Taxonomy;
 use crate::tiles::render::ZoomPlan;
@@ -68,18 +71,53 @@ pub struct AppState {
     pub plan: ZoomPlan,
     pub verifier: Option<TokenVerifier>,
     pub cache: cache::TileCache,
+    /// Today's index (public precision per record, selection lists, public tallies);
+    /// rebuilt by the first request of a new day.
+    day_index: std::sync::Mutex<Option<Arc<DayIndex>>>,
 }
 
 impl AppState {
     pub fn new(loaded: Loaded, config: &ServeConfig) -> Result<Self, ServerError> {
-        Ok(AppState {
+        let state = AppState {
             loaded: Arc::new(loaded),
             policy: config.policy()?,
             plan: config.plan(),
             verifier: config.verifier()?,
             cache: cache::TileCache::new(config.cache_bytes()),
-        })
+            day_index: std::sync::Mutex::new(None),
+        };
+        state.day_index(Day::today());
+        Ok(state)
     }
+
+    /// The index for `day`, built on first use (requests of that day wait for it once).
+    pub fn day_index(&self, day: Day) -> Arc<DayIndex> {
+        let mut slot = match self.day_index.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(i) = slot.as_ref().filter(|i| i.day == day) {
+            return i.clone();
+        }
+        let index = Arc::new(build_day_index(&self.loaded, day, self.policy));
+        *slot = Some(index.clone());
+        index
+    }
+}
+
+/// The day index of a loaded store, tallies included.
+pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy) -> DayIndex {
+    let mut index = DayIndex::build(&l.store, day, policy);
+    let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells);
+    let filter = RecordFilter::default();
+    let view = AccessView {
+        ctx: &ctx,
+        caller: &Caller::Public,
+        today: day,
+        filter: &filter,
+    };
+    index.tallies = view.public_tallies();
+    index
 }
 
 /// The router, for tests and for [`serve`]. Each feature keeps its routes in its own module

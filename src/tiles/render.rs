@@ -15,10 +15,11 @@
 //! records assigned to it, whichever tile asks.
 
 use crate::access::diffusion::DiffusionArea;
+use crate::access::index::Tally;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
 use crate::date::Day;
-use crate::geo::grid::{Cell, GridSize};
+use crate::geo::grid::Cell;
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
 use crate::geo::{BBox, MultiPolygon};
 use crate::tiles::mvt::{PropValue, TileEncoder};
@@ -84,16 +85,24 @@ fn h3_resolution(z: u8) -> (h3o::Resolution, f64) {
     }
 }
 
+/// Observations and distinct taxa gathered while scanning.
 #[derive(Default)]
-struct Tally {
+struct Gathered {
     observations: u64,
     taxa: HashSet<u32>,
 }
 
-impl Tally {
+impl Gathered {
     fn add(&mut self, s: &Shown<'_>) {
         self.observations += 1;
         self.taxa.insert(s.cd_ref);
+    }
+
+    fn tally(&self) -> Tally {
+        Tally {
+            observations: self.observations,
+            taxa: self.taxa.len() as u64,
+        }
     }
 }
 
@@ -129,11 +138,47 @@ pub fn render(
     };
     let areas = ctx.store.areas();
 
-    let mut units: BTreeMap<Unit, Tally> = BTreeMap::new();
-    let mut blurred: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
+    let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
+    let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
+    // Public, unfiltered, grid-aggregated low zooms: counts precomputed for the day.
+    let precomputed = match view.index() {
+        Some(i)
+            if *req.caller == Caller::Public
+                && *req.filter == RecordFilter::default()
+                && req.aggregate == AggregateMode::Grid
+                && z <= plan.maille10_max =>
+        {
+            Some(&i.tallies)
+        }
+        _ => None,
+    };
+    let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
+    let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
     let mut points: Vec<(String, [f64; 2], Shown<'_>)> = Vec::new();
 
-    if req.aggregate == AggregateMode::H3 && z <= plan.maille10_max {
+    if let Some(t) = precomputed {
+        if z <= plan.departement_max {
+            for (d, tally) in t.departements.iter().enumerate() {
+                if tally.observations > 0 && areas.departement_bbox(d).intersects(&buffered) {
+                    unit_tallies.insert(Unit::Departement(d as u16), *tally);
+                }
+            }
+        } else {
+            for (cell, tally) in &t.maille10 {
+                if ctx
+                    .area_bbox(&DiffusionArea::Cell(*cell))
+                    .is_some_and(|b| b.intersects(&buffered))
+                {
+                    unit_tallies.insert(Unit::Maille10(*cell), *tally);
+                }
+            }
+            for (area, tally) in &t.coarse_blurred {
+                if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+                    blurred_tallies.insert(*area, *tally);
+                }
+            }
+        }
+    } else if req.aggregate == AggregateMode::H3 && z <= plan.maille10_max {
         let (res, margin) = h3_resolution(z);
         let scan = BBox {
             min: [buffered.min[0] - margin, buffered.min[1] - margin],
@@ -171,7 +216,7 @@ pub fn render(
         });
         if !meeting.is_empty() {
             view.for_each_in(&scan, |s| {
-                if let Some(d) = departement_of(ctx, s).filter(|d| meeting.contains(d)) {
+                if let Some(d) = ctx.assigned_departement(s).filter(|d| meeting.contains(d)) {
                     units.entry(Unit::Departement(d)).or_default().add(s);
                 }
             });
@@ -186,7 +231,7 @@ pub fn render(
         let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
         view.for_each_in(&scan, |s| {
             if aggregate {
-                if let Some(cell) = maille10_of(s) {
+                if let Some(cell) = s.maille10() {
                     let meets = *cell_meets.entry(cell).or_insert_with(|| {
                         ctx.area_bbox(&DiffusionArea::Cell(cell))
                             .is_some_and(|b| b.intersects(&buffered))
@@ -217,7 +262,9 @@ pub fn render(
         [x, y]
     };
 
-    for (unit, t) in &units {
+    unit_tallies.extend(units.iter().map(|(u, g)| (*u, g.tally())));
+    blurred_tallies.extend(blurred.iter().map(|(a, g)| (*a, g.tally())));
+    for (unit, t) in &unit_tallies {
         let (code, name, unit_name, geometry) = match unit {
             Unit::Departement(d) => (
                 areas.departement_code(*d as usize).to_string(),
@@ -242,12 +289,12 @@ pub fn render(
                 ("code", PropValue::Str(&code)),
                 ("name", PropValue::Str(&name)),
                 ("observations", PropValue::UInt(t.observations)),
-                ("taxa", PropValue::UInt(t.taxa.len() as u64)),
+                ("taxa", PropValue::UInt(t.taxa)),
             ],
         );
     }
 
-    for (area, t) in &blurred {
+    for (area, t) in &blurred_tallies {
         let (kind, precision, code, name, geometry) = match area {
             DiffusionArea::Commune(c) => (
                 "commune",
@@ -284,7 +331,7 @@ pub fn render(
                 ("code", PropValue::Str(&code)),
                 ("name", PropValue::Str(&name)),
                 ("observations", PropValue::UInt(t.observations)),
-                ("taxa", PropValue::UInt(t.taxa.len() as u64)),
+                ("taxa", PropValue::UInt(t.taxa)),
             ],
         );
     }
@@ -312,23 +359,6 @@ pub fn render(
     let mut out = Vec::new();
     enc.encode_into(&mut out);
     out
-}
-
-/// The department a record is aggregated in, decided from its diffusion area only.
-fn departement_of(ctx: &AccessContext<'_>, s: &Shown<'_>) -> Option<u16> {
-    match s.area {
-        DiffusionArea::Cell(c) => ctx.departement_of_cell(c),
-        _ => s.departement,
-    }
-}
-
-/// The 10 km cell holding a record's diffusion area, when one does.
-fn maille10_of(s: &Shown<'_>) -> Option<Cell> {
-    match (s.area, s.position) {
-        (DiffusionArea::Precise, Some(p)) => Some(Cell::of_lonlat(GridSize::Km10, p[0], p[1])),
-        (DiffusionArea::Cell(c), _) if c.size.nests_in(GridSize::Km10) => c.coarsen(GridSize::Km10),
-        _ => None,
-    }
 }
 
 /// The hexagon of an H3 cell index in lon/lat.

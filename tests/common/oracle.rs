@@ -3,6 +3,7 @@
 
 use super::*;
 use flou::access::diffusion::PublicPolicy;
+use flou::access::index::DayIndex;
 use flou::access::view::{AccessContext, RecordFilter};
 use flou::access::Caller;
 use flou::date::Day;
@@ -203,8 +204,10 @@ pub fn render_tile(
     filter: &RecordFilter,
     t: TileId,
     aggregate: AggregateMode,
+    index: Option<&DayIndex>,
 ) -> Vec<u8> {
-    let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells);
+    let ctx =
+        AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells).with_index(index);
     let req = TileRequest {
         tile: t,
         caller,

@@ -1,0 +1,108 @@
+//! The day index (the path that serves) gives byte-identical tiles to the reference scan of
+//! departments, for public and agent callers, every policy, filters and aggregate modes.
+
+mod common;
+
+use common::oracle::*;
+use common::*;
+use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::view::RecordFilter;
+use flou::access::{Caller, Grant};
+use flou::date::Day;
+use flou::geo::grid::GridSize;
+use flou::geo::webmercator::{tiles_covering, TileId};
+use flou::geo::BBox;
+use flou::server::{build_day_index, Loaded};
+use flou::tiles::render::AggregateMode;
+use std::collections::BTreeSet;
+
+#[test]
+fn indexed_tiles_equal_scanned_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let input_path = synthetic_input(dir.path());
+    let input = read_input(&input_path);
+    let store = dir.path().join("store");
+    ingest(&input_path, &store);
+    let levels = levels_of(&store);
+    let l = Loaded::open(&store, Some(&data().join("taxonomy/bib_noms.csv"))).unwrap();
+    let sensitive: Vec<&Row> = input
+        .rows
+        .iter()
+        .filter(|r| levels.get(&r.id).is_some_and(|x| x != "0"))
+        .collect();
+    let data_box = input.rows.iter().fold(BBox::EMPTY, |mut b, r| {
+        b.extend([r.lon, r.lat]);
+        b
+    });
+    let mut tiles: BTreeSet<(u8, u32, u32)> = BTreeSet::new();
+    for z in 2..=7 {
+        tiles.extend(tiles_covering(&data_box, z).map(|t| (t.z(), t.x(), t.y())));
+    }
+    for r in sensitive.iter().step_by(sensitive.len() / 25) {
+        let p = BBox {
+            min: [r.lon, r.lat],
+            max: [r.lon, r.lat],
+        };
+        for z in 8..=15 {
+            tiles.extend(tiles_covering(&p, z).map(|t| (t.z(), t.x(), t.y())));
+        }
+    }
+    let callers = [
+        Caller::Public,
+        Caller::Agent {
+            sub: "a".into(),
+            grants: vec![
+                Grant {
+                    departements: Some(vec!["05".into(), "69".into()]),
+                    max_sensitivity: 2,
+                    ..Grant::default()
+                },
+                Grant {
+                    taxa: Some(vec![sensitive[0].cd_ref]),
+                    max_sensitivity: 4,
+                    ..Grant::default()
+                },
+            ],
+        },
+    ];
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            taxa: Some(BTreeSet::from([sensitive[0].cd_ref])),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: Day::parse("2000-01-01").ok(),
+            to: Day::parse("2020-12-31").ok(),
+            ..RecordFilter::default()
+        },
+    ];
+    let mut compared = 0;
+    let mut non_empty = 0;
+    for policy in [
+        Precision::Precise,
+        Precision::Commune,
+        Precision::Grid(GridSize::Km10),
+    ] {
+        let policy = PublicPolicy {
+            min_precision: policy,
+        };
+        let index = build_day_index(&l, Day::today(), policy);
+        for caller in &callers {
+            for f in &filters {
+                for mode in [AggregateMode::Grid, AggregateMode::H3] {
+                    for (z, x, y) in &tiles {
+                        let t = TileId::new(*z, *x, *y).unwrap();
+                        let fast = render_tile(&l, policy, caller, f, t, mode, Some(&index));
+                        let slow = render_tile(&l, policy, caller, f, t, mode, None);
+                        assert!(fast == slow, "tile {t} {policy:?} {caller:?} {f:?} {mode:?}: indexed and scanned differ");
+                        compared += 1;
+                        non_empty += usize::from(!fast.is_empty());
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{compared} tiles compared, {non_empty} non-empty");
+    assert!(non_empty > compared / 2);
+}
