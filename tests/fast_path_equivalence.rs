@@ -13,7 +13,7 @@ use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
 use flou::server::{build_day_index, Loaded};
-use flou::tiles::render::AggregateMode;
+use flou::tiles::render::{AggregateMode, ZoomPlan};
 use std::collections::BTreeSet;
 
 #[test]
@@ -79,23 +79,29 @@ fn indexed_tiles_equal_scanned_tiles() {
     ];
     let mut compared = 0;
     let mut non_empty = 0;
-    for policy in [
-        Precision::Precise,
-        Precision::Commune,
-        Precision::Grid(GridSize::Km10),
+    let dense = ZoomPlan {
+        maille1_max: 11,
+        ..ZoomPlan::default()
+    };
+    for (policy, plan) in [
+        (Precision::Precise, ZoomPlan::default()),
+        (Precision::Precise, dense),
+        (Precision::Commune, dense),
+        (Precision::Grid(GridSize::Km10), ZoomPlan::default()),
     ] {
         let policy = PublicPolicy {
             min_precision: policy,
         };
-        let index = build_day_index(&l, Day::today(), policy);
+        let index = build_day_index(&l, Day::today(), policy, &plan);
         for caller in &callers {
             for f in &filters {
                 for mode in [AggregateMode::Grid, AggregateMode::H3] {
                     for (z, x, y) in &tiles {
                         let t = TileId::new(*z, *x, *y).unwrap();
-                        let fast = render_tile(&l, policy, caller, f, t, mode, Some(&index));
-                        let slow = render_tile(&l, policy, caller, f, t, mode, None);
-                        assert!(fast == slow, "tile {t} {policy:?} {caller:?} {f:?} {mode:?}: indexed and scanned differ");
+                        let fast =
+                            render_tile_with(&l, policy, caller, f, t, mode, Some(&index), &plan);
+                        let slow = render_tile_with(&l, policy, caller, f, t, mode, None, &plan);
+                        assert!(fast == slow, "tile {t} {policy:?} {plan:?} {caller:?} {f:?} {mode:?}: indexed and scanned differ");
                         compared += 1;
                         non_empty += usize::from(!fast.is_empty());
                     }

@@ -17,6 +17,7 @@ use flou::geo::grid::GridSize;
 use flou::geo::webmercator::TileId;
 use flou::server::{build_day_index, Loaded};
 use flou::tiles::render::AggregateMode;
+use flou::tiles::render::ZoomPlan;
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -89,7 +90,12 @@ fn index_for(f: &'static Fixture, policy: PublicPolicy) -> std::sync::Arc<DayInd
     if let Some((_, i)) = c.iter().find(|(p, _)| *p == policy) {
         return i.clone();
     }
-    let i = std::sync::Arc::new(build_day_index(&f.loaded, Day::today(), policy));
+    let i = std::sync::Arc::new(build_day_index(
+        &f.loaded,
+        Day::today(),
+        policy,
+        &ZoomPlan::default(),
+    ));
     c.push((policy, i.clone()));
     i
 }

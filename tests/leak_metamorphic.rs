@@ -22,6 +22,7 @@ use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
 use flou::server::{build_day_index, Loaded};
 use flou::tiles::render::AggregateMode;
+use flou::tiles::render::ZoomPlan;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Tiles to compare: all tiles over the data at z3–z8, and at z9–z14 the tiles holding the
@@ -164,8 +165,8 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
         };
         // The path that serves: with the day index (its equivalence to the scan is tested
         // in tests/fast_path_equivalence.rs).
-        let index_a = build_day_index(&a, Day::today(), policy);
-        let index_b = build_day_index(&b, Day::today(), policy);
+        let index_a = build_day_index(&a, Day::today(), policy, &ZoomPlan::default());
+        let index_b = build_day_index(&b, Day::today(), policy, &ZoomPlan::default());
         let mut compared = 0;
         let mut non_empty = 0;
         let mut layers: BTreeMap<String, u64> = BTreeMap::new();

@@ -13,6 +13,7 @@
 use super::diffusion::{public_precision, DiffusionArea, Precision, PublicPolicy, RecordFacts};
 use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
+use crate::geo::BBox;
 use crate::store::segment::{BLOCK, E7};
 use crate::store::Store;
 use rayon::prelude::*;
@@ -103,11 +104,72 @@ pub struct Tally {
 pub struct PublicTallies {
     /// Per department (aggregates at z ≤ departement_max).
     pub departements: Vec<Tally>,
-    /// Per 10 km cell: precise records and records blurred to a nested cell.
-    pub maille10: HashMap<Cell, Tally>,
-    /// Per diffusion area, for records not placed in a 10 km cell (the `blurred` layer at
-    /// the 10 km zooms).
-    pub coarse_blurred: HashMap<DiffusionArea, Tally>,
+    /// Per aggregation grid (10 km, and 1 km when the zoom plan has that stage).
+    pub cells: Vec<CellTallies>,
+}
+
+/// A cell, its lon/lat box and its counts.
+pub type CellTally = (Cell, BBox, Tally);
+
+/// Counts per cell of one grid, bucketed by 10 km block for tile lookups, and per
+/// diffusion area for the records no cell of that grid can hold (the `blurred` layer).
+#[derive(Debug)]
+pub struct CellTallies {
+    pub size: GridSize,
+    pub by_block: HashMap<(i32, i32), Vec<CellTally>>,
+    pub coarse: Vec<(DiffusionArea, BBox, Tally)>,
+}
+
+impl CellTallies {
+    /// Cells whose 10 km block may meet `bbox` (lon/lat): the caller tests each box.
+    pub fn meeting(&self, bbox: &BBox) -> impl Iterator<Item = &CellTally> {
+        // The box's extent in Lambert-93, from its corners and edge midpoints, plus a block.
+        let mut xs = Vec::with_capacity(8);
+        let mut ys = Vec::with_capacity(8);
+        let (mx, my) = (
+            (bbox.min[0] + bbox.max[0]) / 2.0,
+            (bbox.min[1] + bbox.max[1]) / 2.0,
+        );
+        for (lon, lat) in [
+            (bbox.min[0], bbox.min[1]),
+            (bbox.min[0], bbox.max[1]),
+            (bbox.max[0], bbox.min[1]),
+            (bbox.max[0], bbox.max[1]),
+            (mx, bbox.min[1]),
+            (mx, bbox.max[1]),
+            (bbox.min[0], my),
+            (bbox.max[0], my),
+        ] {
+            let (x, y) =
+                crate::geo::lambert93::forward(lon.clamp(-180.0, 180.0), lat.clamp(-85.0, 85.0));
+            xs.push(x);
+            ys.push(y);
+        }
+        let lo = |v: &[f64]| {
+            (v.iter().cloned().fold(f64::INFINITY, f64::min) / 10_000.0).floor() as i32 - 1
+        };
+        let hi = |v: &[f64]| {
+            (v.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / 10_000.0).floor() as i32 + 1
+        };
+        let (e0, e1, n0, n1) = (lo(&xs), hi(&xs), lo(&ys), hi(&ys));
+        // A box far larger than the data: scanning every block is cheaper than every key.
+        let huge = (i64::from(e1) - i64::from(e0)) * (i64::from(n1) - i64::from(n0))
+            > self.by_block.len() as i64;
+        let keys: Vec<(i32, i32)> = if huge {
+            self.by_block
+                .keys()
+                .copied()
+                .filter(|(e, n)| (e0..=e1).contains(e) && (n0..=n1).contains(n))
+                .collect()
+        } else {
+            (e0..=e1)
+                .flat_map(|e| (n0..=n1).map(move |n| (e, n)))
+                .collect()
+        };
+        keys.into_iter()
+            .filter_map(|k| self.by_block.get(&k))
+            .flatten()
+    }
 }
 
 #[derive(Debug)]

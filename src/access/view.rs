@@ -7,7 +7,10 @@ use super::diffusion::{
     area_of, grant_covers, public_precision, DiffusionArea, Precision, PublicPolicy, RecordFacts,
     TaxonTree,
 };
-use super::index::{precision_code, precision_of_code, DayIndex, PublicTallies, Tally};
+use super::index::CellTally;
+use super::index::{
+    precision_code, precision_of_code, CellTallies, DayIndex, PublicTallies, Tally,
+};
 use super::rights::Caller;
 use crate::admin::AdminAreas;
 use crate::date::Day;
@@ -64,15 +67,19 @@ pub struct Shown<'a> {
 }
 
 impl Shown<'_> {
-    /// The 10 km cell that contains this record's diffusion area, when one does.
-    pub fn maille10(&self) -> Option<Cell> {
+    /// The cell of `size` that contains this record's diffusion area, when one does:
+    /// precise records, and records blurred to a cell that nests in it.
+    pub fn cell_unit(&self, size: GridSize) -> Option<Cell> {
         match (self.area, self.position) {
-            (DiffusionArea::Precise, Some(p)) => Some(Cell::of_lonlat(GridSize::Km10, p[0], p[1])),
-            (DiffusionArea::Cell(c), _) if c.size.nests_in(GridSize::Km10) => {
-                c.coarsen(GridSize::Km10)
-            }
+            (DiffusionArea::Precise, Some(p)) => Some(Cell::of_lonlat(size, p[0], p[1])),
+            (DiffusionArea::Cell(c), _) if c.size.nests_in(size) => c.coarsen(size),
             _ => None,
         }
+    }
+
+    /// The 10 km cell that contains this record's diffusion area, when one does.
+    pub fn maille10(&self) -> Option<Cell> {
+        self.cell_unit(GridSize::Km10)
     }
 }
 
@@ -426,34 +433,69 @@ impl<'a> AccessView<'_, 'a> {
     }
 
     /// The public, unfiltered tallies of the day index: every visible record counted in its
-    /// department, in its 10 km cell when its area fits one, else in its own area.
-    pub fn public_tallies(&self) -> PublicTallies {
+    /// department, and for each aggregation grid of `sizes`, in its cell when its area fits
+    /// one, else in its own area.
+    pub fn public_tallies(&self, sizes: &[GridSize]) -> PublicTallies {
         use std::collections::HashSet;
+        type Acc = (u64, HashSet<u32>);
         let nd = self.ctx.store.areas().departement_count();
-        let mut departements: Vec<(u64, HashSet<u32>)> = vec![(0, HashSet::new()); nd];
-        let mut maille10: HashMap<Cell, (u64, HashSet<u32>)> = HashMap::new();
-        let mut coarse: HashMap<DiffusionArea, (u64, HashSet<u32>)> = HashMap::new();
+        let mut departements: Vec<Acc> = vec![(0, HashSet::new()); nd];
+        let mut cells: Vec<(HashMap<Cell, Acc>, HashMap<DiffusionArea, Acc>)> =
+            sizes.iter().map(|_| Default::default()).collect();
+        let add = |t: &mut Acc, cd_ref: u32| {
+            t.0 += 1;
+            t.1.insert(cd_ref);
+        };
         self.for_each(|s| {
             if let Some(d) = self.ctx.assigned_departement(s) {
-                let t = &mut departements[d as usize];
-                t.0 += 1;
-                t.1.insert(s.cd_ref);
+                add(&mut departements[d as usize], s.cd_ref);
             }
-            let t = match s.maille10() {
-                Some(c) => maille10.entry(c).or_default(),
-                None => coarse.entry(s.area).or_default(),
-            };
-            t.0 += 1;
-            t.1.insert(s.cd_ref);
+            for (size, (units, coarse)) in sizes.iter().zip(cells.iter_mut()) {
+                match s.cell_unit(*size) {
+                    Some(c) => add(units.entry(c).or_default(), s.cd_ref),
+                    None => add(coarse.entry(s.area).or_default(), s.cd_ref),
+                }
+            }
         });
-        let tally = |(n, t): (u64, HashSet<u32>)| Tally {
-            observations: n,
+        let tally = |(n, t): &Acc| Tally {
+            observations: *n,
             taxa: t.len() as u64,
         };
         PublicTallies {
-            departements: departements.into_iter().map(tally).collect(),
-            maille10: maille10.into_iter().map(|(k, v)| (k, tally(v))).collect(),
-            coarse_blurred: coarse.into_iter().map(|(k, v)| (k, tally(v))).collect(),
+            departements: departements.iter().map(tally).collect(),
+            cells: sizes
+                .iter()
+                .zip(cells)
+                .map(|(size, (units, coarse))| {
+                    let mut by_block: HashMap<(i32, i32), Vec<CellTally>> = HashMap::new();
+                    for (c, acc) in &units {
+                        if let Some(b) = self.ctx.area_bbox(&DiffusionArea::Cell(*c)) {
+                            by_block
+                                .entry(block_of(c))
+                                .or_default()
+                                .push((*c, b, tally(acc)));
+                        }
+                    }
+                    let coarse = coarse
+                        .iter()
+                        .filter_map(|(a, acc)| self.ctx.area_bbox(a).map(|b| (*a, b, tally(acc))))
+                        .collect();
+                    CellTallies {
+                        size: *size,
+                        by_block,
+                        coarse,
+                    }
+                })
+                .collect(),
         }
     }
+}
+
+/// The 10 km block (Lambert-93 E, N in 10 km steps) a cell's south-west corner lies in.
+pub fn block_of(c: &Cell) -> (i32, i32) {
+    let sw = c.square_l93()[0];
+    (
+        (sw[0] / 10_000.0).floor() as i32,
+        (sw[1] / 10_000.0).floor() as i32,
+    )
 }

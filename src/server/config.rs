@@ -19,6 +19,7 @@
 //! cache_mb = 256
 //! departement_max_zoom = 6
 //! maille10_max_zoom = 9
+//! # maille1_max_zoom = 11     # dense stores: 1 km aggregates instead of points up to z11
 //! ```
 
 use super::ServerError;
@@ -64,6 +65,8 @@ pub struct TilesSection {
     pub cache_mb: Option<u64>,
     pub departement_max_zoom: Option<u8>,
     pub maille10_max_zoom: Option<u8>,
+    /// 1 km aggregates instead of points up to this zoom (dense stores); default: none.
+    pub maille1_max_zoom: Option<u8>,
 }
 
 impl ServeConfig {
@@ -89,6 +92,11 @@ impl ServeConfig {
         ZoomPlan {
             departement_max: self.tiles.departement_max_zoom.unwrap_or(d.departement_max),
             maille10_max: self.tiles.maille10_max_zoom.unwrap_or(d.maille10_max),
+            maille1_max: self
+                .tiles
+                .maille1_max_zoom
+                .unwrap_or(d.maille1_max)
+                .max(self.tiles.maille10_max_zoom.unwrap_or(d.maille10_max)),
             communes_from: d.communes_from,
         }
     }

@@ -99,14 +99,14 @@ impl AppState {
         if let Some(i) = slot.as_ref().filter(|i| i.day == day) {
             return i.clone();
         }
-        let index = Arc::new(build_day_index(&self.loaded, day, self.policy));
+        let index = Arc::new(build_day_index(&self.loaded, day, self.policy, &self.plan));
         *slot = Some(index.clone());
         index
     }
 }
 
 /// The day index of a loaded store, tallies included.
-pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy) -> DayIndex {
+pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy, plan: &ZoomPlan) -> DayIndex {
     let mut index = DayIndex::build(&l.store, day, policy);
     let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells);
     let filter = RecordFilter::default();
@@ -116,7 +116,11 @@ pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy) -> DayIndex {
         today: day,
         filter: &filter,
     };
-    index.tallies = view.public_tallies();
+    let mut sizes = vec![crate::geo::grid::GridSize::Km10];
+    if plan.maille1_max > plan.maille10_max {
+        sizes.push(crate::geo::grid::GridSize::Km1);
+    }
+    index.tallies = view.public_tallies(&sizes);
     index
 }
 

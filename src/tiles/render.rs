@@ -19,7 +19,7 @@ use crate::access::index::Tally;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
 use crate::date::Day;
-use crate::geo::grid::Cell;
+use crate::geo::grid::{Cell, GridSize};
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
 use crate::geo::{BBox, MultiPolygon};
 use crate::tiles::mvt::{PropValue, TileEncoder};
@@ -41,8 +41,32 @@ pub struct ZoomPlan {
     pub departement_max: u8,
     /// Up to this zoom: 10 km aggregates and blurred coarse areas.
     pub maille10_max: u8,
+    /// Up to this zoom (above `maille10_max`): 1 km aggregates instead of points — for dense
+    /// stores, where a z10 tile would carry hundreds of thousands of points. Equal to
+    /// `maille10_max` (the default): no 1 km stage.
+    pub maille1_max: u8,
     /// From this zoom: commune outlines in `boundaries`.
     pub communes_from: u8,
+}
+
+impl ZoomPlan {
+    /// The grid cell size aggregated at zoom `z`, between the department and point zooms.
+    pub fn cell_unit(&self, z: u8) -> Option<GridSize> {
+        if z <= self.departement_max {
+            None
+        } else if z <= self.maille10_max {
+            Some(GridSize::Km10)
+        } else if z <= self.maille1_max {
+            Some(GridSize::Km1)
+        } else {
+            None
+        }
+    }
+
+    /// The highest zoom with an `aggregates` layer.
+    pub fn aggregates_max(&self) -> u8 {
+        self.maille1_max.max(self.maille10_max)
+    }
 }
 
 impl Default for ZoomPlan {
@@ -50,6 +74,7 @@ impl Default for ZoomPlan {
         ZoomPlan {
             departement_max: 6,
             maille10_max: 9,
+            maille1_max: 9,
             communes_from: 10,
         }
     }
@@ -110,7 +135,7 @@ impl Gathered {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Unit {
     Departement(u16),
-    Maille10(Cell),
+    Cell(Cell),
     H3(u64),
 }
 
@@ -121,6 +146,16 @@ pub fn render(
     plan: &ZoomPlan,
     enc: &mut TileEncoder,
 ) -> Vec<u8> {
+    // Layers in a fixed order, whatever this (reused) encoder rendered before: the bytes of
+    // a tile must not depend on which tiles, of which callers, the thread drew earlier.
+    for layer in [
+        LAYER_AGGREGATES,
+        LAYER_BLURRED,
+        LAYER_OBSERVATIONS,
+        LAYER_BOUNDARIES,
+    ] {
+        enc.layer(layer);
+    }
     let z = req.tile.z();
     let tile_box = req.tile.bounds_lonlat();
     // The buffer, in degrees, on each side.
@@ -146,7 +181,7 @@ pub fn render(
             if *req.caller == Caller::Public
                 && *req.filter == RecordFilter::default()
                 && req.aggregate == AggregateMode::Grid
-                && z <= plan.maille10_max =>
+                && z <= plan.aggregates_max() =>
         {
             Some(&i.tallies)
         }
@@ -154,7 +189,7 @@ pub fn render(
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
     let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
-    let mut points: Vec<(String, [f64; 2], Shown<'_>)> = Vec::new();
+    let mut points: Vec<(u64, &str, [f64; 2], Shown<'_>)> = Vec::new();
 
     if let Some(t) = precomputed {
         if z <= plan.departement_max {
@@ -163,22 +198,22 @@ pub fn render(
                     unit_tallies.insert(Unit::Departement(d as u16), *tally);
                 }
             }
-        } else {
-            for (cell, tally) in &t.maille10 {
-                if ctx
-                    .area_bbox(&DiffusionArea::Cell(*cell))
-                    .is_some_and(|b| b.intersects(&buffered))
-                {
-                    unit_tallies.insert(Unit::Maille10(*cell), *tally);
+        } else if let Some(cells) = plan
+            .cell_unit(z)
+            .and_then(|size| t.cells.iter().find(|c| c.size == size))
+        {
+            for (cell, bbox, tally) in cells.meeting(&buffered) {
+                if bbox.intersects(&buffered) {
+                    unit_tallies.insert(Unit::Cell(*cell), *tally);
                 }
             }
-            for (area, tally) in &t.coarse_blurred {
-                if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+            for (area, bbox, tally) in &cells.coarse {
+                if bbox.intersects(&buffered) {
                     blurred_tallies.insert(*area, *tally);
                 }
             }
         }
-    } else if req.aggregate == AggregateMode::H3 && z <= plan.maille10_max {
+    } else if req.aggregate == AggregateMode::H3 && z <= plan.aggregates_max() {
         let (res, margin) = h3_resolution(z);
         let scan = BBox {
             min: [buffered.min[0] - margin, buffered.min[1] - margin],
@@ -222,22 +257,32 @@ pub fn render(
             });
         }
     } else {
-        // Wide enough to hold every 10 km cell meeting the tile.
-        let scan = BBox {
-            min: [buffered.min[0] - 0.25, buffered.min[1] - 0.15],
-            max: [buffered.max[0] + 0.25, buffered.max[1] + 0.15],
+        let aggregate = plan.cell_unit(z);
+        // Aggregating: wide enough to hold every cell meeting the tile (a cell is drawn with
+        // all its records). Otherwise each record's own area must meet the tile.
+        let scan = match aggregate {
+            Some(size) => {
+                let (dx, dy) = (
+                    0.025 * size.metres() / 1000.0,
+                    0.015 * size.metres() / 1000.0,
+                );
+                BBox {
+                    min: [buffered.min[0] - dx, buffered.min[1] - dy],
+                    max: [buffered.max[0] + dx, buffered.max[1] + dy],
+                }
+            }
+            None => buffered,
         };
-        let aggregate = z <= plan.maille10_max;
         let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
         view.for_each_in(&scan, |s| {
-            if aggregate {
-                if let Some(cell) = s.maille10() {
+            if let Some(size) = aggregate {
+                if let Some(cell) = s.cell_unit(size) {
                     let meets = *cell_meets.entry(cell).or_insert_with(|| {
                         ctx.area_bbox(&DiffusionArea::Cell(cell))
                             .is_some_and(|b| b.intersects(&buffered))
                     });
                     if meets {
-                        units.entry(Unit::Maille10(cell)).or_default().add(s);
+                        units.entry(Unit::Cell(cell)).or_default().add(s);
                     }
                     return;
                 }
@@ -245,7 +290,7 @@ pub fn render(
             match (&s.area, s.position, s.id) {
                 (DiffusionArea::Precise, Some(p), Some(id)) => {
                     if buffered.contains(p) {
-                        points.push((id.to_string(), p, *s));
+                        points.push((stable_id("observation", id), id, p, *s));
                     }
                 }
                 (area, _, _) => {
@@ -272,7 +317,16 @@ pub fn render(
                 "departement",
                 areas.departement_geometry(*d as usize),
             ),
-            Unit::Maille10(c) => (c.code(), c.code(), "maille10", cell_geometry(c)),
+            Unit::Cell(c) => (
+                c.code(),
+                c.code(),
+                if c.size == GridSize::Km1 {
+                    "maille1"
+                } else {
+                    "maille10"
+                },
+                cell_geometry(c),
+            ),
             Unit::H3(h) => {
                 let code = format!("{h:x}");
                 (code.clone(), code, "h3", hexagon(*h))
@@ -336,12 +390,13 @@ pub fn render(
         );
     }
 
-    // Sorted by id: the order of features reveals nothing about how the store is laid out.
-    points.sort_by(|a, b| a.0.cmp(&b.0));
-    for (id, p, s) in &points {
+    // Sorted by id hash, then id: the order of features reveals nothing about how the
+    // store is laid out.
+    points.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (hash, id, p, s) in &points {
         let (debut, fin) = (s.date_debut.to_string(), s.date_fin.to_string());
         enc.layer(LAYER_OBSERVATIONS).add_point(
-            Some(stable_id("observation", id)),
+            Some(*hash),
             project(*p),
             &[
                 ("id", PropValue::Str(id)),

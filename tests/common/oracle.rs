@@ -206,6 +206,30 @@ pub fn render_tile(
     aggregate: AggregateMode,
     index: Option<&DayIndex>,
 ) -> Vec<u8> {
+    render_tile_with(
+        l,
+        policy,
+        caller,
+        filter,
+        t,
+        aggregate,
+        index,
+        &ZoomPlan::default(),
+    )
+}
+
+/// [`render_tile`] with a zoom plan.
+#[allow(clippy::too_many_arguments)]
+pub fn render_tile_with(
+    l: &Loaded,
+    policy: PublicPolicy,
+    caller: &Caller,
+    filter: &RecordFilter,
+    t: TileId,
+    aggregate: AggregateMode,
+    index: Option<&DayIndex>,
+    plan: &ZoomPlan,
+) -> Vec<u8> {
     let ctx =
         AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells).with_index(index);
     let req = TileRequest {
@@ -215,12 +239,7 @@ pub fn render_tile(
         today: Day::today(),
         aggregate,
     };
-    render(
-        &ctx,
-        &req,
-        &ZoomPlan::default(),
-        &mut TileEncoder::new(EXTENT, BUFFER),
-    )
+    render(&ctx, &req, plan, &mut TileEncoder::new(EXTENT, BUFFER))
 }
 
 /// Synthetic input with declared levels on some rows (so every kind of area occurs).
