@@ -3,7 +3,9 @@
 //!
 //! Every tile is rendered by [`render::render`] for [`Caller::Public`] with the same
 //! policy and zoom plan the server uses, so a tile of the archive is byte-identical to what
-//! `/tiles/{z}/{x}/{y}.mvt` serves the public (before HTTP compression). Tiles are stored
+//! `/tiles/{z}/{x}/{y}.mvt` serves the public (before HTTP compression) — up to the order
+//! of the layers, which in a served tile depends on the history of the server thread's
+//! encoder; here it is fixed (aggregates, blurred, observations, boundaries). Tiles are stored
 //! **gzip-compressed** (the PMTiles header says `tile_compression = gzip`, as readers
 //! expect for MVT); a reader that decompresses gets the server's raw bytes. Empty tiles are
 //! not stored (the PMTiles spec forbids zero-length entries): a missing tile is an empty one.
@@ -117,7 +119,17 @@ pub fn export_public(
     );
     let filter = RecordFilter::default();
     let caller = Caller::Public;
+    // The encoder writes layers in the order they were first asked for over its life;
+    // asking for all of them first makes that order the same for every tile.
     let mut enc = TileEncoder::new(EXTENT, BUFFER);
+    for name in [
+        render::LAYER_AGGREGATES,
+        render::LAYER_BLURRED,
+        render::LAYER_OBSERVATIONS,
+        render::LAYER_BOUNDARIES,
+    ] {
+        enc.layer(name);
+    }
     let (mut rendered, mut stored) = (0u64, 0u64);
     for coord in pyramid(&bbox, maxzoom) {
         let Some(tile) = crate::geo::webmercator::TileId::new(coord.z(), coord.x(), coord.y())
