@@ -101,7 +101,8 @@ pub enum FileKey {
 }
 
 impl FileKey {
-    /// `F1`, `F2`, `F3-<group>` with the group's letters and digits only.
+    /// `F1`, `F2`, `F3-<group>`, the group in ASCII letters and digits (accents dropped,
+    /// anything else `_`), usable as a file name and in a Content-Disposition header.
     pub fn name(&self) -> String {
         match self {
             FileKey::F1 => "F1".into(),
@@ -113,7 +114,18 @@ impl FileKey {
 
 fn file_safe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'À' | 'Â' => 'A',
+            'É' | 'È' | 'Ê' => 'E',
+            c if c.is_ascii_alphanumeric() => c,
+            _ => '_',
+        })
         .collect()
 }
 
