@@ -51,6 +51,9 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, 
     (status, body)
 }
 
+/// Path, headers, body, expected status.
+type Refused<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>, u16);
+
 #[test]
 fn extracts_over_http_match_the_cli_and_refuse_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +156,7 @@ fn extracts_over_http_match_the_cli_and_refuse_bad_requests() {
 
     // Refusals.
     let forged = hs256_token("another-secret-of-at-least-32-bytes-xx", json!([]), 3600);
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Refused> = vec![
         ("/extracts", vec![], request.to_string().into_bytes(), 400),
         (
             "/extracts",
