@@ -621,3 +621,77 @@ pub fn run<'a>(
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: serde_json::Value) -> String {
+        match parse_geojson_polygon(&v) {
+            Err(ExtractError::Request(m)) => m,
+            other => panic!("{v}: expected a request error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn perimeters_are_read_or_refused_with_a_reason() {
+        let ring = json!([[5.0, 45.0], [5.1, 45.0], [5.1, 45.1], [5.0, 45.0]]);
+        let hole = json!([[5.02, 45.01], [5.03, 45.01], [5.03, 45.02], [5.02, 45.01]]);
+        let p = parse_geojson_polygon(&json!({"type": "Polygon", "coordinates": [ring, hole]}))
+            .unwrap();
+        assert_eq!(p.polygons.len(), 1);
+        assert_eq!(p.polygons[0].interiors.len(), 1);
+        assert!(p.contains([5.08, 45.01]) && !p.contains([5.025, 45.015]));
+        let f = json!({"type": "Feature", "properties": {},
+            "geometry": {"type": "MultiPolygon", "coordinates": [[ring], [ring]]}});
+        assert_eq!(parse_geojson_polygon(&f).unwrap().polygons.len(), 2);
+
+        assert!(err(json!({"type": "Point", "coordinates": [5.0, 45.0]}))
+            .contains("Polygon or MultiPolygon"));
+        assert!(err(json!({"type": "Polygon"})).contains("no coordinates"));
+        assert!(err(
+            json!({"type": "Polygon", "coordinates": [[[5.0, 45.0], [5.1, 45.0], [5.0, 45.0]]]})
+        )
+        .contains("at least 4"));
+        assert!(err(json!({"type": "Polygon", "coordinates": [[[500.0, 45.0], [5.1, 45.0], [5.1, 45.1], [500.0, 45.0]]]}))
+            .contains("WGS84"));
+        assert!(err(json!({"type": "Polygon", "coordinates": [[["a", 45.0]]]})).contains("WGS84"));
+        assert!(err(json!({"type": "Polygon", "coordinates": []})).contains("without rings"));
+        assert!(err(json!({"type": "MultiPolygon", "coordinates": []})).contains("no polygon"));
+        assert!(err(json!({"type": "Feature"})).contains("without geometry"));
+    }
+
+    #[test]
+    fn requests_refuse_unknown_fields_and_bad_periods() {
+        let r: Result<ExtractRequest, _> =
+            serde_json::from_value(json!({"departements": ["38"], "colour": "red"}));
+        assert!(r.unwrap_err().to_string().contains("colour"));
+        let r: ExtractRequest = serde_json::from_value(
+            json!({"departements": ["38"], "from": "2020-01-01", "to": "2019-01-01"}),
+        )
+        .unwrap();
+        assert!(
+            matches!(r.filter(&Taxonomy::empty()), Err(ExtractError::Request(m)) if m.contains("after"))
+        );
+        let r: ExtractRequest =
+            serde_json::from_value(json!({"departements": ["38"], "from": "2020-13-01"})).unwrap();
+        assert!(r.filter(&Taxonomy::empty()).is_err());
+        let r: ExtractRequest =
+            serde_json::from_value(json!({"departements": ["38"], "taxa": [1, 2]})).unwrap();
+        assert_eq!(
+            r.filter(&Taxonomy::empty()).unwrap().taxa,
+            Some(BTreeSet::from([1, 2]))
+        );
+    }
+
+    #[test]
+    fn f3_file_names_are_ascii() {
+        assert_eq!(FileKey::F3("Crustacés".into()).name(), "F3-Crustaces");
+        assert_eq!(
+            FileKey::F3("Algues / Lichens".into()).name(),
+            "F3-Algues___Lichens"
+        );
+        assert_eq!(FileKey::F1.name(), "F1");
+    }
+}
