@@ -98,6 +98,7 @@ fn multipolygon_wkt(m: &MultiPolygon) -> String {
 struct Geometries<'c, 'a> {
     ctx: &'c AccessContext<'a>,
     areas: HashMap<DiffusionArea, String>,
+    areas_geojson: HashMap<DiffusionArea, String>,
 }
 
 impl Geometries<'_, '_> {
@@ -143,6 +144,7 @@ pub fn write(
     let mut geoms = Geometries {
         ctx,
         areas: HashMap::new(),
+        areas_geojson: HashMap::new(),
     };
     let werr = |e: &dyn std::fmt::Display| ExtractError::Write(name.to_string(), e.to_string());
     match format {
@@ -177,9 +179,12 @@ pub fn write(
                     };
                     props.insert((*k).to_string(), j);
                 }
-                let geometry = geojson_geometry(&mut geoms, s);
-                let f = serde_json::json!({"type": "Feature", "geometry": geometry, "properties": props});
-                serde_json::to_writer(&mut out, &f).map_err(|e| werr(&e))?;
+                // The area's geometry is serialized once and reused for its rows.
+                out.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
+                out.extend_from_slice(geoms.geojson(s).as_bytes());
+                out.extend_from_slice(b",\"properties\":");
+                serde_json::to_writer(&mut out, &props).map_err(|e| werr(&e))?;
+                out.push(b'}');
             }
             out.extend_from_slice(b"]}\n");
             Ok(out)
@@ -238,11 +243,25 @@ pub fn write(
     }
 }
 
-fn geojson_geometry(geoms: &mut Geometries<'_, '_>, s: &Shown<'_>) -> serde_json::Value {
+impl Geometries<'_, '_> {
+    /// The GeoJSON geometry of a row, serialized.
+    fn geojson(&mut self, s: &Shown<'_>) -> String {
+        if s.area == DiffusionArea::Precise {
+            return geojson_geometry(self.ctx, s).to_string();
+        }
+        let ctx = self.ctx;
+        self.areas_geojson
+            .entry(s.area)
+            .or_insert_with(|| geojson_geometry(ctx, s).to_string())
+            .clone()
+    }
+}
+
+fn geojson_geometry(ctx: &AccessContext<'_>, s: &Shown<'_>) -> serde_json::Value {
     if let (DiffusionArea::Precise, Some(p)) = (s.area, s.position) {
         return serde_json::json!({"type": "Point", "coordinates": [p[0], p[1]]});
     }
-    match area_geometry(geoms.ctx, &s.area) {
+    match area_geometry(ctx, &s.area) {
         Some(m) => {
             let close = |r: &Vec<[f64; 2]>| {
                 let mut r = r.clone();
