@@ -100,6 +100,36 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Answer an extract request (SINP F1/F2/F3 files and the request summary) into DIR.
+    Extract {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        /// The request (JSON: perimeter | communes | departements, taxa, from, to, study,
+        /// released_groups).
+        #[arg(long)]
+        request: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// The caller's JWT, verified with the config's [auth]; `none` (default): public.
+        #[arg(long, default_value = "none")]
+        token: String,
+        /// flou.toml: public policy, token key, taxonomy.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Write the public tile pyramid (z0..maxzoom over the store's areas) as a PMTiles v3
+    /// archive; tiles are the bytes /tiles serves the public, stored gzip-compressed.
+    ExportPmtiles {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        maxzoom: u8,
+        /// flou.toml: public policy and tile plan, as for serve.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Write a realistic synthetic SINP CSV for scale tests.
     Synth {
         #[arg(long)]
@@ -195,6 +225,30 @@ fn main() -> Result<()> {
             config,
             bind,
         } => serve(store, config, bind)?,
+        Command::Extract {
+            store,
+            request,
+            out,
+            token,
+            config,
+        } => extract(store, request, out, token, config)?,
+        Command::ExportPmtiles {
+            store,
+            out,
+            maxzoom,
+            config,
+        } => {
+            let (cfg, loaded) = open_for_export(&store, config.as_deref())?;
+            let s = flou::pmtiles_export::export_public(
+                &loaded,
+                cfg.policy()?,
+                &cfg.plan(),
+                maxzoom,
+                Day::today(),
+                &out,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
         Command::Synth {
             records,
             out,
@@ -254,6 +308,64 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
         // Tests and scripts read this line to learn the port.
         println!("flou serving {} on http://{addr}/", store.display());
     }))?;
+    Ok(())
+}
+
+/// The config (or defaults) and the store opened as `serve` opens it.
+fn open_for_export(
+    store: &std::path::Path,
+    config: Option<&std::path::Path>,
+) -> Result<(flou::server::ServeConfig, flou::server::Loaded)> {
+    use flou::server::{Loaded, ServeConfig};
+    let cfg = match config {
+        Some(p) => ServeConfig::read(p)?,
+        None => ServeConfig::default(),
+    };
+    let taxonomy = cfg
+        .taxonomy
+        .clone()
+        .or_else(|| ReferentialPaths::embedded(&pipeline::default_data_dir()).taxonomy);
+    let loaded = Loaded::open(store, taxonomy.as_deref().filter(|p| p.exists()))
+        .with_context(|| format!("opening the store {}", store.display()))?;
+    Ok((cfg, loaded))
+}
+
+fn extract(
+    store: PathBuf,
+    request: PathBuf,
+    out: PathBuf,
+    token: String,
+    config: Option<PathBuf>,
+) -> Result<()> {
+    use flou::access::view::AccessContext;
+    let (cfg, loaded) = open_for_export(&store, config.as_deref())?;
+    let caller = if token == "none" {
+        flou::access::Caller::Public
+    } else {
+        let verifier = cfg
+            .verifier()?
+            .context("--token needs a --config with an [auth] section")?;
+        verifier
+            .caller_from_header(Some(&format!("Bearer {token}")))
+            .map_err(|e| anyhow::anyhow!("--token: {}", e.public_message()))?
+    };
+    let text = std::fs::read_to_string(&request)
+        .with_context(|| format!("reading {}", request.display()))?;
+    let req: flou::extracts::ExtractRequest =
+        serde_json::from_str(&text).with_context(|| format!("{}", request.display()))?;
+    let released = req
+        .released_groups
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let l = &loaded;
+    let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, cfg.policy()?, &l.cells);
+    let ex = flou::extracts::run(&ctx, &l.taxonomy, &caller, &req, &released, Day::today())
+        .with_context(|| format!("{}", request.display()))?;
+    let files = flou::extracts::output::write_all(&ctx, &l.taxonomy, &ex, &out)?;
+    println!("{}", serde_json::to_string_pretty(&ex.summary)?);
+    eprintln!("wrote {} files to {}", files.len(), out.display());
     Ok(())
 }
 
