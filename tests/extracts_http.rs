@@ -228,3 +228,54 @@ fn extracts_over_http_match_the_cli_and_refuse_bad_requests() {
         );
     }
 }
+
+/// `[extracts] released_groups` in flou.toml sends that group's sensitive data to F2, the
+/// other groups to their F3 files; the same request without it has no F2.
+#[test]
+fn released_groups_from_the_config_go_to_f2() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::oracle::synthetic_input(dir.path());
+    let store = dir.path().join("store");
+    ingest(&input, &store);
+    let body = json!({ "departements": ["38", "73"] }).to_string();
+    let token = hs256_token(
+        SECRET,
+        json!([{ "departements": ["38", "73"], "max_sensitivity": 4 }]),
+        3600,
+    );
+    let bearer = format!("Bearer {token}");
+    let files_of = |cfg: &std::path::Path| -> serde_json::Map<String, serde_json::Value> {
+        let server = Server::start(&store, Some(cfg));
+        let (st, s) = post(
+            &server.addr,
+            "/extracts",
+            &[("Authorization", &bearer)],
+            body.as_bytes(),
+        );
+        assert_eq!(st, 200);
+        let s: serde_json::Value = serde_json::from_slice(&s).unwrap();
+        s["files"].as_object().unwrap().clone()
+    };
+    let plain = config(dir.path(), "commune");
+    let before = files_of(&plain);
+    assert!(!before.contains_key("F2"), "{before:?}");
+    let group = before
+        .keys()
+        .find_map(|k| k.strip_prefix("F3-"))
+        .expect("an F3 file")
+        .to_string();
+    let released = dir.path().join("released.toml");
+    let text = std::fs::read_to_string(&plain).unwrap();
+    std::fs::write(
+        &released,
+        format!("{text}\n[extracts]\nreleased_groups = [{group:?}]\n"),
+    )
+    .unwrap();
+    let after = files_of(&released);
+    assert_eq!(
+        after.get("F2"),
+        before.get(&format!("F3-{group}")),
+        "{before:?} → {after:?}"
+    );
+    assert!(!after.contains_key(&format!("F3-{group}")));
+}

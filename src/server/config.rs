@@ -15,6 +15,9 @@
 //! audience = "flou"
 //! issuer = "https://sinp.example"
 //!
+//! [extracts]
+//! released_groups = ["Oiseaux"]   # F2 without review; other groups go to F3
+//!
 //! [tiles]
 //! cache_mb = 256
 //! departement_max_zoom = 6
@@ -40,6 +43,17 @@ pub struct ServeConfig {
     pub auth: Option<AuthSection>,
     #[serde(default)]
     pub tiles: TilesSection,
+    #[serde(default)]
+    pub extracts: ExtractsSection,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractsSection {
+    /// Taxonomic groups (group2_inpn) whose sensitive data an authorised agent receives in
+    /// F2, without the taxon-group leads' review (SINP Occitanie procedure).
+    #[serde(default)]
+    pub released_groups: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -4,8 +4,8 @@
 //! file). Unknown fields or parameters → 400; an invalid token → 401.
 //!
 //! `released_groups` (groups whose sensitive data goes to F2 without review) is the
-//! platform's decision: the server uses none (every sensitive precise record goes to an F3
-//! file) and refuses the field in a request.
+//! platform's decision, `[extracts] released_groups` in flou.toml (default: none, so every
+//! sensitive precise record goes to an F3 file); a request may not set it.
 
 use super::routes::{bad, caller, Refusal};
 use super::AppState;
@@ -19,7 +19,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Largest request body (a perimeter of ~40,000 vertices).
@@ -70,14 +69,17 @@ async fn extract(
     let state = s.clone();
     let out = tokio::task::spawn_blocking(move || -> Result<Response, ExtractError> {
         let l = &state.loaded;
-        let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells);
+        let today = Day::today();
+        let index = state.day_index(today);
+        let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
+            .with_index(Some(&index));
         let ex = extracts::run(
             &ctx,
             &l.taxonomy,
             &caller,
             &req,
-            &BTreeSet::new(),
-            Day::today(),
+            &state.released_groups,
+            today,
         )?;
         let cache = if public {
             "public, max-age=60"

@@ -72,6 +72,8 @@ pub struct AppState {
     pub plan: ZoomPlan,
     pub verifier: Option<TokenVerifier>,
     pub cache: cache::TileCache,
+    /// `[extracts] released_groups`: groups whose sensitive data goes to F2.
+    pub released_groups: std::collections::BTreeSet<String>,
     /// Today's index (public precision per record, selection lists, public tallies);
     /// rebuilt by the first request of a new day.
     day_index: std::sync::Mutex<Option<Arc<DayIndex>>>,
@@ -85,6 +87,7 @@ impl AppState {
             plan: config.plan(),
             verifier: config.verifier()?,
             cache: cache::TileCache::new(config.cache_bytes()),
+            released_groups: config.extracts.released_groups.iter().cloned().collect(),
             day_index: std::sync::Mutex::new(None),
         };
         state.day_index(Day::today());
