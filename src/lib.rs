@@ -10,6 +10,7 @@ pub mod admin;
 pub mod date;
 pub mod error;
 pub mod geo;
+pub mod indicators;
 pub mod ingest;
 pub mod report;
 pub mod sensitivity;

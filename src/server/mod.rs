@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod cache;
 pub mod config;
+pub mod indicators_routes;
 pub mod routes;
 
 pub use config::ServeConfig;
@@ -85,7 +86,9 @@ impl AppState {
 /// The router, for tests and for [`serve`]. Each feature keeps its routes in its own module
 /// (`fn routes() -> Router<Arc<AppState>>`), merged here.
 pub fn router(state: Arc<AppState>) -> axum::Router {
-    routes::routes().with_state(state)
+    routes::routes()
+        .merge(indicators_routes::routes())
+        .with_state(state)
 }
 
 /// Serves until Ctrl-C / SIGTERM. `on_bound` receives the bound address (port 0 picks one).
