@@ -1,0 +1,378 @@
+//! Indicator values over HTTP against this test's own computation: it reads the input CSV
+//! (csv crate), the sensitivity levels in force (`flou sensitivity-report`), the taxonomy's
+//! cd_nom → cd_ref (bib_noms.csv), applies its own reading of the diffusion rules
+//! (`tests/common/oracle.rs`'s `expected_blur`) and the placement rule of the issue, and
+//! counts observations, richness, days, datasets, precise records, first / last years and
+//! the records not placed per department, region, commune and 10 km cell. Run on the real
+//! GeoNature sample and on synthetic data with every kind of diffusion area.
+
+mod common;
+
+use common::oracle::*;
+use common::*;
+use flou::access::{Caller, Grant};
+use flou::admin::AdminAreas;
+use flou::geo::grid::{Cell, GridSize};
+use flou::server::Loaded;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// The 2016 regions of the embedded departments (INSEE codes: 84 Auvergne-Rhône-Alpes,
+/// 93 Provence-Alpes-Côte d'Azur), written here from the published list.
+fn region_of(dep: &str) -> &'static str {
+    match dep {
+        "01" | "03" | "07" | "15" | "26" | "38" | "42" | "43" | "63" | "69" | "73" | "74" => "84",
+        "04" | "05" | "06" | "13" | "83" | "84" => "93",
+        other => panic!("department {other} outside the embedded data"),
+    }
+}
+
+fn cd_refs() -> HashMap<u32, u32> {
+    csv::Reader::from_path(data().join("taxonomy/bib_noms.csv"))
+        .unwrap()
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["cd_nom"].parse().unwrap(), r["cd_ref"].parse().unwrap())
+        })
+        .collect()
+}
+
+/// The real sample's GeoNature columns as the shared `Row`.
+fn read_sample() -> Vec<Row> {
+    let mut r = csv::Reader::from_path(sample()).unwrap();
+    r.deserialize::<HashMap<String, String>>()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            Row {
+                fields: Vec::new(),
+                id: rec["unique_id_sinp"].clone(),
+                cd_nom: rec["cd_nom"].parse().unwrap(),
+                cd_ref: 0,
+                debut: rec["date_min"][..10].to_string(),
+                fin: rec["date_max"][..10].to_string(),
+                dataset: rec["id_dataset"].clone(),
+                dsp: String::new(),
+                producer: String::new(),
+                lon: rec["lon_wgs84"].parse().unwrap(),
+                lat: rec["lat_wgs84"].parse().unwrap(),
+                commune: rec["id_municipality"].clone(),
+            }
+        })
+        .collect()
+}
+
+/// The documented cell → department rule, written again here: the department of the
+/// commune at the cell's centre, else at the first of a 5 × 5 pattern of points.
+fn departement_of_cell(areas: &AdminAreas, cell: Cell) -> Option<String> {
+    let side = cell.size.metres();
+    let [x0, y0] = [f64::from(cell.e) * side, f64::from(cell.n) * side];
+    let mut pts = vec![(0.5, 0.5)];
+    for i in 0..5 {
+        for j in 0..5 {
+            pts.push((0.1 + 0.2 * f64::from(i), 0.1 + 0.2 * f64::from(j)));
+        }
+    }
+    pts.into_iter().find_map(|(fx, fy)| {
+        let (lon, lat) = flou::geo::lambert93::inverse(x0 + fx * side, y0 + fy * side);
+        areas
+            .locate(lon, lat)
+            .map(|c| areas.communes[c as usize].code[..2].to_string())
+    })
+}
+
+#[derive(Default, Debug, PartialEq)]
+struct Expected {
+    observations: u64,
+    precise: u64,
+    taxa: BTreeSet<u32>,
+    days: BTreeSet<String>,
+    datasets: BTreeSet<String>,
+}
+
+/// unit code → expected values, and the number of records not placed.
+fn expected(
+    rows: &[Row],
+    levels: &HashMap<String, String>,
+    areas: &AdminAreas,
+    caller: &Caller,
+    min: Blur,
+    unit: &str,
+) -> (BTreeMap<String, Expected>, u64, BTreeMap<(String, u32), (i32, i32)>) {
+    let mut out: BTreeMap<String, Expected> = BTreeMap::new();
+    let mut first_last = BTreeMap::new();
+    let mut not_placed = 0;
+    for r in rows {
+        let blur = expected_blur(r, &levels[&r.id], caller, min);
+        let dep = r.commune[..2].to_string();
+        let place = match (blur, unit) {
+            (Blur::Hidden, _) => continue,
+            (Blur::Precise | Blur::Commune, "commune") => Some(r.commune.clone()),
+            (Blur::Precise | Blur::Commune | Blur::Departement, "departement") => Some(dep),
+            (Blur::Precise | Blur::Commune | Blur::Departement, "region") => {
+                Some(region_of(&dep).to_string())
+            }
+            (Blur::Precise, "maille10") => {
+                Some(Cell::of_lonlat(GridSize::Km10, r.lon, r.lat).code())
+            }
+            (b, "maille10") if matches!(b, Blur::Km1 | Blur::Km2 | Blur::Km5 | Blur::Km10) => {
+                // Each of these grids nests in the 10 km one: the 10 km cell of the point.
+                Some(Cell::of_lonlat(GridSize::Km10, r.lon, r.lat).code())
+            }
+            (b, "departement" | "region") if grid(b).is_some() => {
+                let cell = Cell::of_lonlat(grid(b).unwrap(), r.lon, r.lat);
+                departement_of_cell(areas, cell).map(|d| {
+                    if unit == "region" {
+                        region_of(&d).to_string()
+                    } else {
+                        d
+                    }
+                })
+            }
+            _ => None,
+        };
+        let Some(code) = place else {
+            not_placed += 1;
+            continue;
+        };
+        let e = out.entry(code.clone()).or_default();
+        e.observations += 1;
+        if blur == Blur::Precise {
+            e.precise += 1;
+        }
+        e.taxa.insert(r.cd_ref);
+        e.days.insert(r.debut.clone());
+        e.datasets.insert(r.dataset.clone());
+        let fl = first_last
+            .entry((code, r.cd_ref))
+            .or_insert((i32::MAX, i32::MIN));
+        fl.0 = fl.0.min(r.debut[..4].parse().unwrap());
+        fl.1 = fl.1.max(r.fin[..4].parse().unwrap());
+    }
+    (out, not_placed, first_last)
+}
+
+fn get_json(server: &Server, path: &str, token: Option<&str>) -> Value {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("Authorization", a)])
+        .unwrap_or_default();
+    let r = server.get(path, &headers);
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn not_placed_total(v: &Value) -> u64 {
+    v["not_placed"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum()
+}
+
+/// Compares every indicator the oracle computes, for one caller, at four units.
+fn check_caller(
+    server: &Server,
+    token: Option<&str>,
+    rows: &[Row],
+    levels: &HashMap<String, String>,
+    areas: &AdminAreas,
+    caller: &Caller,
+    min: Blur,
+    label: &str,
+) -> u64 {
+    let mut compared = 0;
+    for unit in ["departement", "region", "commune", "maille10"] {
+        let (exp, exp_not_placed, exp_fl) = expected(rows, levels, areas, caller, min, unit);
+        let get = |ind: &str| get_json(server, &format!("/indicators/{ind}?unit={unit}"), token);
+        let by_code = |v: &Value| -> BTreeMap<String, Value> {
+            v["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["code"].as_str().unwrap().to_string(), r.clone()))
+                .collect()
+        };
+        let rich = get("richness");
+        let press = get("pressure");
+        let share = get("precise-share");
+        let obs = get("observations");
+        assert_eq!(
+            not_placed_total(&rich),
+            exp_not_placed,
+            "{label} {unit}: not placed"
+        );
+        assert_eq!(
+            rich["placed"].as_u64().unwrap() + exp_not_placed,
+            rows.iter()
+                .filter(|r| expected_blur(r, &levels[&r.id], caller, min) != Blur::Hidden)
+                .count() as u64,
+            "{label} {unit}: placed + not placed = visible"
+        );
+        let (rich, press, share, obs) = (
+            by_code(&rich),
+            by_code(&press),
+            by_code(&share),
+            by_code(&obs),
+        );
+        assert_eq!(
+            rich.keys().collect::<Vec<_>>(),
+            exp.keys().collect::<Vec<_>>(),
+            "{label} {unit}: units"
+        );
+        for (code, e) in &exp {
+            let n = e.observations;
+            assert_eq!(obs[code]["observations"], json!(n), "{label} {unit} {code}");
+            assert_eq!(rich[code]["observations"], json!(n), "{label} {unit} {code}");
+            assert_eq!(
+                rich[code]["richness"],
+                json!(e.taxa.len()),
+                "{label} {unit} {code}: richness"
+            );
+            assert_eq!(press[code]["days"], json!(e.days.len()), "{label} {unit} {code}: days");
+            assert_eq!(
+                press[code]["datasets"],
+                json!(e.datasets.len()),
+                "{label} {unit} {code}: datasets"
+            );
+            assert_eq!(share[code]["precise"], json!(e.precise), "{label} {unit} {code}");
+            let s = share[code]["share"].as_f64().unwrap();
+            assert!(
+                (s - e.precise as f64 / n as f64).abs() < 1e-4,
+                "{label} {unit} {code}: share {s}"
+            );
+            compared += 1;
+        }
+        if unit == "departement" {
+            let fl = get("first-last");
+            let got: BTreeMap<(String, u32), (i32, i32)> = fl["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        (
+                            r["code"].as_str().unwrap().to_string(),
+                            r["cd_ref"].as_u64().unwrap() as u32,
+                        ),
+                        (
+                            r["first_year"].as_i64().unwrap() as i32,
+                            r["last_year"].as_i64().unwrap() as i32,
+                        ),
+                    )
+                })
+                .collect();
+            assert_eq!(got, exp_fl, "{label}: first-last per department and taxon");
+        }
+    }
+    eprintln!("{label}: {compared} unit values compared");
+    compared
+}
+
+fn run(rows: &mut Vec<Row>, input: &Path, agent_grants: Value, agent: Caller) {
+    let refs = cd_refs();
+    for r in rows.iter_mut() {
+        r.cd_ref = refs.get(&r.cd_nom).copied().unwrap_or(r.cd_nom);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ingest(input, &store);
+    let levels = levels_of(&store);
+    // Rows the ingest rejected (listed in STORE.rejects.csv) are not in the store.
+    let before = rows.len();
+    rows.retain(|r| levels.contains_key(&r.id));
+    eprintln!("{} of {before} rows ingested", rows.len());
+    assert!(rows.len() * 100 >= before * 99, "too many rows rejected");
+    let loaded = Loaded::open(&store, None).unwrap();
+    let areas = &loaded.areas;
+    // The store places each record in the commune holding its point (the admin module,
+    // tested on its own): a GeoNature export's commune column may disagree near borders,
+    // so the oracle keys on the located commune, and says how many rows differ.
+    let mut relocated = 0;
+    for r in rows.iter_mut() {
+        let c = areas.locate(r.lon, r.lat).expect("row in a commune");
+        let code = &areas.communes[c as usize].code;
+        if *code != r.commune {
+            relocated += 1;
+            r.commune = code.clone();
+        }
+    }
+    eprintln!("{relocated} rows whose commune column differs from the commune of their point");
+    let token = hs256_token(SECRET, agent_grants, 3600);
+    for (policy, min) in [("commune", Blur::Commune), ("precise", Blur::Precise)] {
+        let cfg_dir = dir.path().join(policy);
+        std::fs::create_dir_all(&cfg_dir).unwrap();
+        let server = Server::start(&store, Some(&config(&cfg_dir, policy)));
+        let n = check_caller(
+            &server,
+            None,
+            rows,
+            &levels,
+            areas,
+            &Caller::Public,
+            min,
+            &format!("public ({policy})"),
+        );
+        assert!(n > 10, "too few values compared");
+        if policy == "commune" {
+            let n = check_caller(
+                &server,
+                Some(&token),
+                rows,
+                &levels,
+                areas,
+                &agent,
+                min,
+                "agent",
+            );
+            assert!(n > 10, "too few values compared");
+        }
+    }
+}
+
+#[test]
+fn indicators_match_an_independent_count_on_the_real_sample() {
+    let mut rows = read_sample();
+    assert_eq!(rows.len(), 1000);
+    let grants = json!([{ "departements": ["38"], "max_sensitivity": 2 }]);
+    let agent = Caller::Agent {
+        sub: "agent-1".into(),
+        grants: vec![Grant {
+            departements: Some(vec!["38".into()]),
+            max_sensitivity: 2,
+            ..Grant::default()
+        }],
+    };
+    run(&mut rows, &sample(), grants, agent);
+}
+
+#[test]
+fn indicators_match_an_independent_count_on_synthetic_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = synthetic_input(dir.path());
+    let mut input = read_input(&path);
+    let first_dataset = input.rows[0].dataset.clone();
+    let grants = json!([
+        { "departements": ["05", "38"], "max_sensitivity": 2 },
+        { "datasets": [first_dataset], "max_sensitivity": 4 }
+    ]);
+    let agent = Caller::Agent {
+        sub: "agent-1".into(),
+        grants: vec![
+            Grant {
+                departements: Some(vec!["05".into(), "38".into()]),
+                max_sensitivity: 2,
+                ..Grant::default()
+            },
+            Grant {
+                datasets: Some(vec![first_dataset]),
+                max_sensitivity: 4,
+                ..Grant::default()
+            },
+        ],
+    };
+    run(&mut input.rows, &path, grants, agent);
+}
