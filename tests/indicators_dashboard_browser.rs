@@ -95,10 +95,15 @@ fn dashboard_shows_the_api_numbers_in_headless_chromium() {
     assert!(
         output
             .lines()
-            .any(|l| l.starts_with("ok") && l.contains("agent: commune richness table equals the API")),
+            .any(|l| l.starts_with("ok")
+                && l.contains("agent: commune richness table equals the API")),
         "{output}"
     );
-    for name in ["1-public-departement.png", "1-public-commune.png", "2-agent-commune.png"] {
+    for name in [
+        "1-public-departement.png",
+        "1-public-commune.png",
+        "2-agent-commune.png",
+    ] {
         let png = std::fs::read(shots.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
             png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,

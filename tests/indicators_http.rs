@@ -70,16 +70,18 @@ fn indicator_api_formats_and_refusals() {
     );
     let text = r.text();
     let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("unit,code,name,richness,observations")
-    );
+    assert_eq!(lines.next(), Some("unit,code,name,richness,observations"));
     let body: Vec<&str> = lines.collect();
     assert_eq!(body.len(), 2, "{text}");
-    assert!(body.iter().any(|l| l.starts_with("departement,05,Hautes-Alpes,")));
+    assert!(body
+        .iter()
+        .any(|l| l.starts_with("departement,05,Hautes-Alpes,")));
 
     // GeoJSON: unit polygons with the values.
-    let r = s.get("/indicators/observations?unit=departement&format=geojson", &[]);
+    let r = s.get(
+        "/indicators/observations?unit=departement&format=geojson",
+        &[],
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/geo+json"));
     let g: Value = serde_json::from_slice(&r.body).unwrap();
@@ -90,11 +92,19 @@ fn indicator_api_formats_and_refusals() {
         assert_eq!(feat["geometry"]["type"], "MultiPolygon");
         let ring = &feat["geometry"]["coordinates"][0][0];
         assert!(ring.as_array().unwrap().len() >= 4);
-        assert_eq!(ring[0], ring[ring.as_array().unwrap().len() - 1], "closed ring");
+        assert_eq!(
+            ring[0],
+            ring[ring.as_array().unwrap().len() - 1],
+            "closed ring"
+        );
     }
     let r = s.get("/indicators/precise-share?unit=h3:5&format=geojson", &[]);
     let g: Value = serde_json::from_slice(&r.body).unwrap();
-    assert_eq!(g["features"].as_array().unwrap().len(), 0, "public: nothing precise");
+    assert_eq!(
+        g["features"].as_array().unwrap().len(),
+        0,
+        "public: nothing precise"
+    );
     assert_eq!(g["not_placed"], json!({"coarser_than_unit": 1000}));
 
     // by=year,group: the yearly series per group sums to the plain count.
@@ -115,14 +125,32 @@ fn indicator_api_formats_and_refusals() {
     // Refusals name the parameter.
     for (path, needle) in [
         ("/indicators/bogus", "unknown indicator \\\"bogus\\\""),
-        ("/indicators/richness?unit=canton", "unknown unit \\\"canton\\\""),
-        ("/indicators/richness?unit=h3:16", "unknown unit \\\"h3:16\\\""),
-        ("/indicators/richness?format=xml", "unknown format \\\"xml\\\""),
-        ("/indicators/richness?colour=red", "unknown parameter \\\"colour\\\""),
+        (
+            "/indicators/richness?unit=canton",
+            "unknown unit \\\"canton\\\"",
+        ),
+        (
+            "/indicators/richness?unit=h3:16",
+            "unknown unit \\\"h3:16\\\"",
+        ),
+        (
+            "/indicators/richness?format=xml",
+            "unknown format \\\"xml\\\"",
+        ),
+        (
+            "/indicators/richness?colour=red",
+            "unknown parameter \\\"colour\\\"",
+        ),
         ("/indicators/richness?by=month", "by \\\"month\\\""),
         ("/indicators/invasive?by=year", "does not take by"),
-        ("/indicators/richness?from=2020-13-01", "from: expected YYYY-MM-DD"),
-        ("/indicators/richness?from=2020-01-01&to=2019-01-01", "from is after to"),
+        (
+            "/indicators/richness?from=2020-13-01",
+            "from: expected YYYY-MM-DD",
+        ),
+        (
+            "/indicators/richness?from=2020-01-01&to=2019-01-01",
+            "from is after to",
+        ),
         ("/indicators/richness?taxon=abc", "taxon \\\"abc\\\""),
         ("/indicators/knowledge-gaps?years=0", "years: expected"),
     ] {
@@ -134,7 +162,10 @@ fn indicator_api_formats_and_refusals() {
 
     // A bad token is refused, whatever the request.
     for token in ["Bearer not-a-jwt", "Basic abc"] {
-        let r = s.get("/indicators/richness?unit=commune", &[("Authorization", token)]);
+        let r = s.get(
+            "/indicators/richness?unit=commune",
+            &[("Authorization", token)],
+        );
         assert_eq!(r.status, 401, "{token}");
         assert!(r.header("www-authenticate").is_some());
     }
@@ -148,7 +179,10 @@ fn indicator_api_formats_and_refusals() {
     // A valid agent token: private answers, more precise data.
     let token = hs256_token(SECRET, json!([{ "max_sensitivity": 4 }]), 3600);
     let auth = format!("Bearer {token}");
-    let r = s.get("/indicators/precise-share?unit=all", &[("Authorization", &auth)]);
+    let r = s.get(
+        "/indicators/precise-share?unit=all",
+        &[("Authorization", &auth)],
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("cache-control"), Some("private, no-store"));
     let j: Value = serde_json::from_slice(&r.body).unwrap();

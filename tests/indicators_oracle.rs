@@ -82,6 +82,9 @@ fn departement_of_cell(areas: &AdminAreas, cell: Cell) -> Option<String> {
     })
 }
 
+/// (unit code, cd_ref) → (first year, last year).
+type FirstLast = BTreeMap<(String, u32), (i32, i32)>;
+
 #[derive(Default, Debug, PartialEq)]
 struct Expected {
     observations: u64,
@@ -99,7 +102,7 @@ fn expected(
     caller: &Caller,
     min: Blur,
     unit: &str,
-) -> (BTreeMap<String, Expected>, u64, BTreeMap<(String, u32), (i32, i32)>) {
+) -> (BTreeMap<String, Expected>, u64, FirstLast) {
     let mut out: BTreeMap<String, Expected> = BTreeMap::new();
     let mut first_last = BTreeMap::new();
     let mut not_placed = 0;
@@ -116,7 +119,7 @@ fn expected(
             (Blur::Precise, "maille10") => {
                 Some(Cell::of_lonlat(GridSize::Km10, r.lon, r.lat).code())
             }
-            (b, "maille10") if matches!(b, Blur::Km1 | Blur::Km2 | Blur::Km5 | Blur::Km10) => {
+            (Blur::Km1 | Blur::Km2 | Blur::Km5 | Blur::Km10, "maille10") => {
                 // Each of these grids nests in the 10 km one: the 10 km cell of the point.
                 Some(Cell::of_lonlat(GridSize::Km10, r.lon, r.lat).code())
             }
@@ -174,6 +177,7 @@ fn not_placed_total(v: &Value) -> u64 {
 }
 
 /// Compares every indicator the oracle computes, for one caller, at four units.
+#[allow(clippy::too_many_arguments)]
 fn check_caller(
     server: &Server,
     token: Option<&str>,
@@ -226,19 +230,31 @@ fn check_caller(
         for (code, e) in &exp {
             let n = e.observations;
             assert_eq!(obs[code]["observations"], json!(n), "{label} {unit} {code}");
-            assert_eq!(rich[code]["observations"], json!(n), "{label} {unit} {code}");
+            assert_eq!(
+                rich[code]["observations"],
+                json!(n),
+                "{label} {unit} {code}"
+            );
             assert_eq!(
                 rich[code]["richness"],
                 json!(e.taxa.len()),
                 "{label} {unit} {code}: richness"
             );
-            assert_eq!(press[code]["days"], json!(e.days.len()), "{label} {unit} {code}: days");
+            assert_eq!(
+                press[code]["days"],
+                json!(e.days.len()),
+                "{label} {unit} {code}: days"
+            );
             assert_eq!(
                 press[code]["datasets"],
                 json!(e.datasets.len()),
                 "{label} {unit} {code}: datasets"
             );
-            assert_eq!(share[code]["precise"], json!(e.precise), "{label} {unit} {code}");
+            assert_eq!(
+                share[code]["precise"],
+                json!(e.precise),
+                "{label} {unit} {code}"
+            );
             let s = share[code]["share"].as_f64().unwrap();
             assert!(
                 (s - e.precise as f64 / n as f64).abs() < 1e-4,

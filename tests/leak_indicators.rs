@@ -179,10 +179,7 @@ fn moving_blurred_records_inside_their_area_changes_no_indicator() {
                     != flou::geo::grid::Cell::of_lonlat(GridSize::Km10, y.lon, y.lat)
             })
             .count();
-        let communes_changed = moves
-            .iter()
-            .filter(|(x, y)| x.commune != y.commune)
-            .count();
+        let communes_changed = moves.iter().filter(|(x, y)| x.commune != y.commune).count();
         let b_csv = dir.path().join(format!("b{k}.csv"));
         write_input(&b_csv, &moved_input);
         let store_b = dir.path().join(format!("b{k}"));

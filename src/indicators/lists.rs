@@ -96,7 +96,13 @@ impl Table {
             })
     }
 
-    fn number(&self, line: usize, row: &[String], col: usize, name: &str) -> Result<u32, ListError> {
+    fn number(
+        &self,
+        line: usize,
+        row: &[String],
+        col: usize,
+        name: &str,
+    ) -> Result<u32, ListError> {
         let v = self.field(line, row, col, name)?;
         v.parse().map_err(|_| ListError::Field {
             file: self.file.clone(),
@@ -107,7 +113,11 @@ impl Table {
     }
 }
 
-fn read_or_embedded(dir: Option<&Path>, rel: &str, embedded: &str) -> Result<(String, String), ListError> {
+fn read_or_embedded(
+    dir: Option<&Path>,
+    rel: &str,
+    embedded: &str,
+) -> Result<(String, String), ListError> {
     match dir.map(|d| d.join(rel)).filter(|p| p.is_file()) {
         Some(p) => {
             let text = std::fs::read_to_string(&p).map_err(|e| ListError::Io {

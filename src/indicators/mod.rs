@@ -429,7 +429,11 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
     let mut rows = Vec::new();
     let unit_values = |u: &UnitKey| -> Vec<Value> {
         let (code, name) = labels.code_name(u);
-        vec![Value::from(q.unit.name()), Value::from(code), Value::from(name)]
+        vec![
+            Value::from(q.unit.name()),
+            Value::from(code),
+            Value::from(name),
+        ]
     };
     match q.indicator {
         Indicator::KnowledgeGaps => {
@@ -444,7 +448,11 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
                         Value::from(g.as_str()),
                         Value::from(rich),
                         Value::from(*th),
-                        Value::from(if rich >= u64::from(*th) { "known" } else { "gap" }),
+                        Value::from(if rich >= u64::from(*th) {
+                            "known"
+                        } else {
+                            "gap"
+                        }),
                     ]);
                     rows.push((*u, v));
                 }
@@ -534,4 +542,3 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
         excluded,
     }
 }
-

@@ -90,10 +90,7 @@ pub fn to_csv(a: &Answer) -> Vec<u8> {
 const SIMPLIFY_DEG: f64 = 0.002;
 
 fn round5(p: [f64; 2]) -> [f64; 2] {
-    [
-        (p[0] * 1e5).round() / 1e5,
-        (p[1] * 1e5).round() / 1e5,
-    ]
+    [(p[0] * 1e5).round() / 1e5, (p[1] * 1e5).round() / 1e5]
 }
 
 fn simplify_ring(ring: &[[f64; 2]]) -> Vec<[f64; 2]> {
