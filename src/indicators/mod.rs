@@ -542,3 +542,6 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
         excluded,
     }
 }
+
+#[cfg(test)]
+mod tests;
