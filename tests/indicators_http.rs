@@ -98,6 +98,23 @@ fn indicator_api_formats_and_refusals() {
             "closed ring"
         );
     }
+    // Several rows per unit (per taxon): one feature per unit, its rows nested.
+    let r = s.get(
+        "/indicators/first-last?unit=departement&format=geojson",
+        &[],
+    );
+    let g: Value = serde_json::from_slice(&r.body).unwrap();
+    let f = g["features"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    let nested: usize = f
+        .iter()
+        .map(|x| x["properties"]["rows"].as_array().unwrap().len())
+        .sum();
+    let j: Value =
+        serde_json::from_slice(&s.get("/indicators/first-last?unit=departement", &[]).body)
+            .unwrap();
+    assert_eq!(nested, j["rows"].as_array().unwrap().len());
+    assert!(nested > 200, "{nested} taxon rows");
     let r = s.get("/indicators/precise-share?unit=h3:5&format=geojson", &[]);
     let g: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(

@@ -319,6 +319,16 @@ pub struct Answer {
     pub excluded: BTreeMap<&'static str, u64>,
 }
 
+impl Answer {
+    /// Whether the answer may hold several rows per unit (per taxon, decade, group, year).
+    pub fn multi_row(&self) -> bool {
+        self.columns.len() > UNIT_COLUMNS.len()
+            && self.columns[UNIT_COLUMNS.len()..]
+                .iter()
+                .any(|c| matches!(*c, "cd_ref" | "decade" | "group" | "year"))
+    }
+}
+
 /// The unit columns every answer starts with.
 const UNIT_COLUMNS: [&str; 3] = ["unit", "code", "name"];
 

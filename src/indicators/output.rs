@@ -6,7 +6,6 @@ use super::{Answer, Lists, Regions, UnitKey, UnitKind};
 use crate::access::view::AccessContext;
 use crate::geo::MultiPolygon;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 /// Codes and names of units.
 pub struct UnitLabels<'c, 'a> {
@@ -162,27 +161,47 @@ pub fn unit_geometry(ctx: &AccessContext<'_>, lists: &Lists, u: &UnitKey) -> Val
     }
 }
 
-/// A FeatureCollection: one feature per row, the unit's polygon and the row's values; the
-/// collection's own members carry `indicator`, `unit`, `placed`, `not_placed`, `excluded`.
+/// A FeatureCollection, one feature per unit with the unit's polygon. When the indicator
+/// has one row per unit, the row's values are the feature's properties; when it has several
+/// (per taxon, decade, group or year), the properties are the unit columns and `rows`, the
+/// list of the unit's rows — so a polygon is written once. The collection's own members
+/// carry `indicator`, `unit`, `placed`, `not_placed`, `excluded`.
 pub fn to_geojson(ctx: &AccessContext<'_>, lists: &Lists, a: &Answer) -> Value {
-    let mut geometries: HashMap<UnitKey, Value> = HashMap::new();
-    let features: Vec<Value> = a
-        .rows
-        .iter()
-        .map(|(u, v)| {
-            let g = geometries
-                .entry(*u)
-                .or_insert_with(|| unit_geometry(ctx, lists, u))
-                .clone();
-            let props: Map<String, Value> = a
-                .columns
+    let unit_cols = super::UNIT_COLUMNS.len();
+    let mut features: Vec<Value> = Vec::new();
+    let mut i = 0;
+    while i < a.rows.len() {
+        let u = a.rows[i].0;
+        let end = a.rows[i..]
+            .iter()
+            .position(|(k, _)| *k != u)
+            .map_or(a.rows.len(), |n| i + n);
+        let object = |v: &[Value], skip: usize| -> Map<String, Value> {
+            a.columns
                 .iter()
                 .zip(v)
+                .skip(skip)
                 .map(|(c, x)| ((*c).to_string(), x.clone()))
+                .collect()
+        };
+        let props = if end - i == 1 && !a.multi_row() {
+            object(&a.rows[i].1, 0)
+        } else {
+            let mut p = object(&a.rows[i].1[..unit_cols], 0);
+            let rows: Vec<Value> = a.rows[i..end]
+                .iter()
+                .map(|(_, v)| Value::Object(object(v, unit_cols)))
                 .collect();
-            json!({"type": "Feature", "geometry": g, "properties": props})
-        })
-        .collect();
+            p.insert("rows".into(), Value::Array(rows));
+            p
+        };
+        features.push(json!({
+            "type": "Feature",
+            "geometry": unit_geometry(ctx, lists, &u),
+            "properties": props,
+        }));
+        i = end;
+    }
     json!({
         "type": "FeatureCollection",
         "indicator": a.indicator.name(),
