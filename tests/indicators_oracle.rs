@@ -28,6 +28,88 @@ fn region_of(dep: &str) -> &'static str {
     }
 }
 
+/// What the oracle reads from the data files itself (csv crate): taxa, their groups, the
+/// invasive list and the thresholds.
+struct Refs {
+    cd_ref: HashMap<u32, u32>,
+    /// cd_ref → group2_inpn: the group of the cd_ref's own name, else of a synonym's.
+    groups: HashMap<u32, String>,
+    invasive: BTreeSet<u32>,
+    thresholds: BTreeMap<String, u64>,
+    this_year: i32,
+}
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .deserialize::<HashMap<String, String>>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn refs() -> Refs {
+    let cd_ref = cd_refs();
+    let noms = read_csv(&data().join("taxonomy/bib_noms.csv"));
+    // The taxonomy's documented rule (taxonomy_reader.rs): a name in several grouped lists
+    // takes a real group before a placeholder in angle brackets, then the lowest id_liste;
+    // a cd_ref without a group of its own takes that of its synonym with the lowest cd_nom.
+    let list_group: HashMap<u32, String> = read_csv(&data().join("taxonomy/bib_listes.csv"))
+        .into_iter()
+        .filter(|l| !l["group2_inpn"].is_empty())
+        .map(|l| (l["id_liste"].parse().unwrap(), l["group2_inpn"].clone()))
+        .collect();
+    let mut group_of_nom: HashMap<String, (bool, u32)> = HashMap::new();
+    for c in read_csv(&data().join("taxonomy/cor_nom_liste.csv")) {
+        let id: u32 = c["id_liste"].parse().unwrap();
+        if let Some(g) = list_group.get(&id) {
+            let cand = (g.starts_with('<'), id);
+            let e = group_of_nom.entry(c["id_nom"].clone()).or_insert(cand);
+            if cand < *e {
+                *e = cand;
+            }
+        }
+    }
+    let mut own: HashMap<u32, String> = HashMap::new();
+    let mut synonyms: Vec<(u32, u32, String)> = Vec::new();
+    for n in &noms {
+        let (nom, r): (u32, u32) = (n["cd_nom"].parse().unwrap(), n["cd_ref"].parse().unwrap());
+        if let Some((_, id)) = group_of_nom.get(&n["id_nom"]) {
+            let g = list_group[id].clone();
+            if nom == r {
+                own.insert(r, g);
+            } else {
+                synonyms.push((nom, r, g));
+            }
+        }
+    }
+    synonyms.sort();
+    for (_, r, g) in synonyms {
+        own.entry(r).or_insert(g);
+    }
+    let invasive = read_csv(&data().join("indicators/invasive_example.csv"))
+        .iter()
+        .map(|r| {
+            let n: u32 = r["cd_nom"].parse().unwrap();
+            cd_ref.get(&n).copied().unwrap_or(n)
+        })
+        .collect();
+    let thresholds = read_csv(&data().join("indicators/knowledge_gap_thresholds.csv"))
+        .iter()
+        .map(|r| (r["group"].clone(), r["threshold"].parse().unwrap()))
+        .collect();
+    Refs {
+        cd_ref,
+        groups: own,
+        invasive,
+        thresholds,
+        this_year: chrono::Local::now()
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap(),
+    }
+}
+
 fn cd_refs() -> HashMap<u32, u32> {
     csv::Reader::from_path(data().join("taxonomy/bib_noms.csv"))
         .unwrap()
@@ -87,6 +169,10 @@ type FirstLast = BTreeMap<(String, u32), (i32, i32)>;
 
 #[derive(Default, Debug, PartialEq)]
 struct Expected {
+    /// decade → (invasive cd_refs, observations of them).
+    invasive: BTreeMap<i32, (BTreeSet<u32>, u64)>,
+    /// group → cd_refs seen in the knowledge-gap window.
+    gap_taxa: BTreeMap<String, BTreeSet<u32>>,
     observations: u64,
     precise: u64,
     taxa: BTreeSet<u32>,
@@ -96,6 +182,7 @@ struct Expected {
 
 /// unit code → expected values, and the number of records not placed.
 fn expected(
+    refs: &Refs,
     rows: &[Row],
     levels: &HashMap<String, String>,
     areas: &AdminAreas,
@@ -147,11 +234,27 @@ fn expected(
         e.taxa.insert(r.cd_ref);
         e.days.insert(r.debut.clone());
         e.datasets.insert(r.dataset.clone());
+        let fl_code = code.clone();
         let fl = first_last
             .entry((code, r.cd_ref))
             .or_insert((i32::MAX, i32::MIN));
         fl.0 = fl.0.min(r.debut[..4].parse().unwrap());
         fl.1 = fl.1.max(r.fin[..4].parse().unwrap());
+        let e = out.get_mut(&fl_code).unwrap();
+        if refs.invasive.contains(&r.cd_ref) {
+            let decade = r.debut[..4].parse::<i32>().unwrap() / 10 * 10;
+            let v = e.invasive.entry(decade).or_default();
+            v.0.insert(r.cd_ref);
+            v.1 += 1;
+        }
+        let fin_year: i32 = r.fin[..4].parse().unwrap();
+        if fin_year > refs.this_year - 20 {
+            if let Some(g) = refs.groups.get(&r.cd_ref) {
+                if refs.thresholds.contains_key(g) {
+                    e.gap_taxa.entry(g.clone()).or_default().insert(r.cd_ref);
+                }
+            }
+        }
     }
     (out, not_placed, first_last)
 }
@@ -179,6 +282,7 @@ fn not_placed_total(v: &Value) -> u64 {
 /// Compares every indicator the oracle computes, for one caller, at four units.
 #[allow(clippy::too_many_arguments)]
 fn check_caller(
+    refs: &Refs,
     server: &Server,
     token: Option<&str>,
     rows: &[Row],
@@ -189,8 +293,9 @@ fn check_caller(
     label: &str,
 ) -> u64 {
     let mut compared = 0;
+    let (mut invasive_rows, mut gap_values) = (0, 0);
     for unit in ["departement", "region", "commune", "maille10"] {
-        let (exp, exp_not_placed, exp_fl) = expected(rows, levels, areas, caller, min, unit);
+        let (exp, exp_not_placed, exp_fl) = expected(refs, rows, levels, areas, caller, min, unit);
         let get = |ind: &str| get_json(server, &format!("/indicators/{ind}?unit={unit}"), token);
         let by_code = |v: &Value| -> BTreeMap<String, Value> {
             v["rows"]
@@ -262,6 +367,75 @@ fn check_caller(
             );
             compared += 1;
         }
+        if unit == "departement" || unit == "maille10" {
+            // Invasive taxa per unit and decade.
+            let inv = get("invasive");
+            let got: BTreeMap<(String, i64), (String, u64)> = inv["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        (
+                            r["code"].as_str().unwrap().to_string(),
+                            r["decade"].as_i64().unwrap(),
+                        ),
+                        (
+                            r["cd_refs"].as_str().unwrap().to_string(),
+                            r["observations"].as_u64().unwrap(),
+                        ),
+                    )
+                })
+                .collect();
+            let want: BTreeMap<(String, i64), (String, u64)> = exp
+                .iter()
+                .flat_map(|(code, e)| {
+                    e.invasive.iter().map(move |(d, (t, n))| {
+                        let list: Vec<String> = t.iter().map(u32::to_string).collect();
+                        ((code.clone(), i64::from(*d)), (list.join(" "), *n))
+                    })
+                })
+                .collect();
+            assert_eq!(got, want, "{label} {unit}: invasive per decade");
+            invasive_rows += got.len();
+            // Knowledge gaps: richness per group in the last 20 years, against thresholds.
+            let kg = get("knowledge-gaps");
+            let mut got_rich: BTreeMap<(String, String), u64> = BTreeMap::new();
+            for r in kg["rows"].as_array().unwrap() {
+                let rich = r["richness"].as_u64().unwrap();
+                let th = r["threshold"].as_u64().unwrap();
+                let group = r["group"].as_str().unwrap().to_string();
+                assert_eq!(th, refs.thresholds[&group]);
+                assert_eq!(r["status"], if rich >= th { "known" } else { "gap" });
+                if rich > 0 {
+                    got_rich.insert((r["code"].as_str().unwrap().to_string(), group), rich);
+                }
+            }
+            let want_rich: BTreeMap<(String, String), u64> = exp
+                .iter()
+                .flat_map(|(code, e)| {
+                    e.gap_taxa
+                        .iter()
+                        .map(move |(g, t)| ((code.clone(), g.clone()), t.len() as u64))
+                })
+                .collect();
+            assert_eq!(
+                got_rich, want_rich,
+                "{label} {unit}: knowledge-gap richness"
+            );
+            let units: BTreeSet<&str> = kg["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["code"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                units,
+                exp.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+                "{label} {unit}: knowledge-gap units"
+            );
+            gap_values += want_rich.len();
+        }
         if unit == "departement" {
             let fl = get("first-last");
             let got: BTreeMap<(String, u32), (i32, i32)> = fl["rows"]
@@ -284,14 +458,16 @@ fn check_caller(
             assert_eq!(got, exp_fl, "{label}: first-last per department and taxon");
         }
     }
-    eprintln!("{label}: {compared} unit values compared");
+    eprintln!(
+        "{label}: {compared} unit values, {invasive_rows} invasive rows, {gap_values} knowledge-gap values compared"
+    );
     compared
 }
 
 fn run(rows: &mut Vec<Row>, input: &Path, agent_grants: Value, agent: Caller) {
-    let refs = cd_refs();
+    let refs = refs();
     for r in rows.iter_mut() {
-        r.cd_ref = refs.get(&r.cd_nom).copied().unwrap_or(r.cd_nom);
+        r.cd_ref = refs.cd_ref.get(&r.cd_nom).copied().unwrap_or(r.cd_nom);
     }
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
@@ -323,6 +499,7 @@ fn run(rows: &mut Vec<Row>, input: &Path, agent_grants: Value, agent: Caller) {
         std::fs::create_dir_all(&cfg_dir).unwrap();
         let server = Server::start(&store, Some(&config(&cfg_dir, policy)));
         let n = check_caller(
+            &refs,
             &server,
             None,
             rows,
@@ -335,6 +512,7 @@ fn run(rows: &mut Vec<Row>, input: &Path, agent_grants: Value, agent: Caller) {
         assert!(n > 10, "too few values compared");
         if policy == "commune" {
             let n = check_caller(
+                &refs,
                 &server,
                 Some(&token),
                 rows,
