@@ -204,6 +204,20 @@ fn indicator_api_formats_and_refusals() {
     assert_eq!(r.header("cache-control"), Some("private, no-store"));
     let j: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(j["rows"][0]["precise"], json!(1000));
+    // The same request again, public: answers are cached per rights, never shared.
+    for _ in 0..2 {
+        let r = s.get("/indicators/precise-share?unit=all", &[]);
+        let j: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(j["rows"][0]["precise"], json!(0));
+        assert_eq!(j["rows"][0]["observations"], json!(1000));
+        let r = s.get(
+            "/indicators/precise-share?unit=all",
+            &[("Authorization", &auth)],
+        );
+        let j: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(j["rows"][0]["precise"], json!(1000));
+        assert_eq!(r.header("cache-control"), Some("private, no-store"));
+    }
 
     // The dashboard page.
     let r = s.get("/dashboard", &[]);

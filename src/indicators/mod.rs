@@ -435,7 +435,7 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
     });
 
     let mut columns: Vec<&'static str> = UNIT_COLUMNS.to_vec();
-    let labels = output::UnitLabels::new(view.ctx, &lists.regions, q.unit);
+    let labels = output::UnitLabels::new(view.ctx, &lists.regions);
     let mut rows = Vec::new();
     let unit_values = |u: &UnitKey| -> Vec<Value> {
         let (code, name) = labels.code_name(u);

@@ -2,7 +2,7 @@
 //! geometry is public geography only: the store's communes and departments (regions as
 //! their departments), INPN 10 km cells, H3 hexagons.
 
-use super::{Answer, Lists, Regions, UnitKey, UnitKind};
+use super::{Answer, Lists, Regions, UnitKey};
 use crate::access::view::AccessContext;
 use crate::geo::MultiPolygon;
 use serde_json::{json, Map, Value};
@@ -14,7 +14,7 @@ pub struct UnitLabels<'c, 'a> {
 }
 
 impl<'c, 'a> UnitLabels<'c, 'a> {
-    pub fn new(ctx: &'c AccessContext<'a>, regions: &'c Regions, _unit: UnitKind) -> Self {
+    pub fn new(ctx: &'c AccessContext<'a>, regions: &'c Regions) -> Self {
         UnitLabels { ctx, regions }
     }
 

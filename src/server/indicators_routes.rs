@@ -2,7 +2,7 @@
 //! Indicators are computed for the caller's rights (public, or an agent's verified grants)
 //! from the access view, like tiles; errors name the parameter at fault and nothing else.
 
-use super::routes::{bad, caller, Refusal};
+use super::routes::{bad, caller, rights_key, Refusal};
 use super::{assets, AppState};
 use crate::access::view::{AccessContext, AccessView, RecordFilter};
 use crate::access::Caller;
@@ -13,12 +13,57 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 const MAX_QUERY: usize = 4096;
 const MAX_LIST: usize = 100;
 const MAX_YEARS: u32 = 500;
+/// Bytes of answers kept; when full, the cache is emptied (answers are cheap to redo,
+/// a whole-store scan each).
+const CACHE_BYTES: usize = 64 << 20;
+
+/// Answers by (caller's full rights, day, store generation, request): a store scan per
+/// request costs seconds at 10 M records, and the dashboard asks the same again. An entry
+/// is used only for the very store it was computed from (a weak reference to it) and by
+/// callers of exactly the same rights.
+struct AnswerCache {
+    entries: HashMap<String, (Weak<super::Loaded>, Arc<Vec<u8>>)>,
+    bytes: usize,
+}
+
+fn answer_cache() -> &'static Mutex<AnswerCache> {
+    static CACHE: OnceLock<Mutex<AnswerCache>> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        Mutex::new(AnswerCache {
+            entries: HashMap::new(),
+            bytes: 0,
+        })
+    })
+}
+
+fn cached(key: &str, loaded: &Arc<super::Loaded>) -> Option<Arc<Vec<u8>>> {
+    let c = answer_cache().lock().ok()?;
+    let (store, body) = c.entries.get(key)?;
+    store
+        .upgrade()
+        .filter(|l| Arc::ptr_eq(l, loaded))
+        .map(|_| body.clone())
+}
+
+fn remember(key: String, loaded: &Arc<super::Loaded>, body: Arc<Vec<u8>>) {
+    let Ok(mut c) = answer_cache().lock() else {
+        return;
+    };
+    if c.bytes + body.len() > CACHE_BYTES {
+        c.entries.clear();
+        c.bytes = 0;
+    }
+    if body.len() <= CACHE_BYTES {
+        c.bytes += body.len();
+        c.entries.insert(key, (Arc::downgrade(loaded), body));
+    }
+}
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -64,7 +109,7 @@ async fn list() -> Response {
             "taxon": "cd_ref list (descendants included)",
             "group": "taxonomic group list (group2_inpn)",
             "dataset": "idSINPJdd list",
-            "by": "year and/or group (observations, richness, pressure, precise-share)",
+            "by": "year (of the start date) and/or group (group2_inpn), for observations, richness, pressure and precise-share",
             "years": "knowledge-gaps window in years (default 20)",
             "format": "json (default), csv or geojson",
         },
@@ -236,13 +281,45 @@ async fn indicator(
     let (query, filter, format) = parse(&s, &name, q.as_deref())?;
     let caller = caller(&s, &headers)?;
     let public = caller == Caller::Public;
+    let today = Day::today();
+    let fmt_name = match format {
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::GeoJson => "geojson",
+    };
+    let key = format!(
+        "{}\n{:?}\n{}\n{}\n{}\n{query:?}\n{filter:?}",
+        rights_key(&caller),
+        s.policy,
+        today.0,
+        s.loaded.store.manifest().generation,
+        fmt_name
+    );
     let file_name = format!(
         "{}-{}.csv",
         query.indicator.name(),
         query.unit.name().replace(':', "")
     );
-    let state = s.clone();
-    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+    let body = match cached(&key, &s.loaded) {
+        Some(b) => b,
+        None => {
+            let b = Arc::new(compute_body(s.clone(), caller, query, filter, format, today).await?);
+            remember(key, &s.loaded, b.clone());
+            b
+        }
+    };
+    respond(body, format, public, &file_name)
+}
+
+async fn compute_body(
+    state: Arc<AppState>,
+    caller: Caller,
+    query: Query,
+    filter: RecordFilter,
+    format: Format,
+    today: Day,
+) -> Result<Vec<u8>, Refusal> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let l = &state.loaded;
         let lists = Lists::load(
             Some(&crate::ingest::pipeline::default_data_dir()),
@@ -253,7 +330,7 @@ async fn indicator(
         let view = AccessView {
             ctx: &ctx,
             caller: &caller,
-            today: Day::today(),
+            today,
             filter: &filter,
         };
         let answer = indicators::compute(&view, &l.taxonomy, &lists, &query);
@@ -272,7 +349,15 @@ async fn indicator(
             "indicator computation failed".into(),
         )
     })?
-    .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e))
+}
+
+fn respond(
+    body: Arc<Vec<u8>>,
+    format: Format,
+    public: bool,
+    file_name: &str,
+) -> Result<Response, Refusal> {
     let content_type = match format {
         Format::Json => "application/json",
         Format::Csv => "text/csv; charset=utf-8",
@@ -289,7 +374,7 @@ async fn indicator(
             (header::CACHE_CONTROL, cache),
             (header::VARY, "Authorization"),
         ],
-        body,
+        body.as_ref().clone(),
     )
         .into_response();
     if format == Format::Csv {
