@@ -11,6 +11,7 @@ pub mod date;
 pub mod error;
 pub mod extracts;
 pub mod geo;
+pub mod indicators;
 pub mod ingest;
 pub mod pmtiles_export;
 pub mod report;

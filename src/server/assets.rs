@@ -21,6 +21,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("viewer.js", "text/javascript; charset=utf-8"),
     asset!("viewer.css", "text/css; charset=utf-8"),
+    asset!("dashboard.html", "text/html; charset=utf-8"),
+    asset!("dashboard.js", "text/javascript; charset=utf-8"),
+    asset!("dashboard.css", "text/css; charset=utf-8"),
     asset!("vendor/maplibre-gl.js", "text/javascript; charset=utf-8"),
     asset!("vendor/maplibre-gl.css", "text/css; charset=utf-8"),
 ];

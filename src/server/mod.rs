@@ -8,6 +8,7 @@ pub mod assets;
 pub mod cache;
 pub mod config;
 pub mod extracts_routes;
+pub mod indicators_routes;
 pub mod routes;
 
 pub use config::ServeConfig;
@@ -133,6 +134,7 @@ pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy, plan: &ZoomPl
 pub fn router(state: Arc<AppState>) -> axum::Router {
     routes::routes()
         .merge(extracts_routes::routes())
+        .merge(indicators_routes::routes())
         .with_state(state)
 }
 

@@ -1,0 +1,387 @@
+//! `GET /indicators`, `GET /indicators/{indicator}` and the ORB dashboard (`GET /dashboard`).
+//! Indicators are computed for the caller's rights (public, or an agent's verified grants)
+//! from the access view, like tiles; errors name the parameter at fault and nothing else.
+
+use super::routes::{bad, caller, rights_key, Refusal};
+use super::{assets, AppState};
+use crate::access::view::{AccessContext, AccessView, RecordFilter};
+use crate::access::Caller;
+use crate::date::Day;
+use crate::indicators::{self, output, Indicator, Lists, Query, UnitKind};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+const MAX_QUERY: usize = 4096;
+const MAX_LIST: usize = 100;
+const MAX_YEARS: u32 = 500;
+/// Bytes of answers kept; when full, the cache is emptied (answers are cheap to redo,
+/// a whole-store scan each).
+const CACHE_BYTES: usize = 64 << 20;
+
+/// Answers by (caller's full rights, day, store generation, request): a store scan per
+/// request costs seconds at 10 M records, and the dashboard asks the same again. An entry
+/// is used only for the very store it was computed from (a weak reference to it) and by
+/// callers of exactly the same rights.
+struct AnswerCache {
+    entries: HashMap<String, (Weak<super::Loaded>, Arc<Vec<u8>>)>,
+    bytes: usize,
+}
+
+fn answer_cache() -> &'static Mutex<AnswerCache> {
+    static CACHE: OnceLock<Mutex<AnswerCache>> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        Mutex::new(AnswerCache {
+            entries: HashMap::new(),
+            bytes: 0,
+        })
+    })
+}
+
+fn cached(key: &str, loaded: &Arc<super::Loaded>) -> Option<Arc<Vec<u8>>> {
+    let c = answer_cache().lock().ok()?;
+    let (store, body) = c.entries.get(key)?;
+    store
+        .upgrade()
+        .filter(|l| Arc::ptr_eq(l, loaded))
+        .map(|_| body.clone())
+}
+
+fn remember(key: String, loaded: &Arc<super::Loaded>, body: Arc<Vec<u8>>) {
+    let Ok(mut c) = answer_cache().lock() else {
+        return;
+    };
+    if c.bytes + body.len() > CACHE_BYTES {
+        c.entries.clear();
+        c.bytes = 0;
+    }
+    if body.len() <= CACHE_BYTES {
+        c.bytes += body.len();
+        c.entries.insert(key, (Arc::downgrade(loaded), body));
+    }
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/indicators", get(list))
+        .route("/indicators/{indicator}", get(indicator))
+        .route("/dashboard", get(dashboard))
+}
+
+async fn dashboard() -> Response {
+    match assets::asset("dashboard.html") {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            a.bytes,
+        )
+            .into_response(),
+        None => Refusal(StatusCode::NOT_FOUND, "no dashboard".into()).into_response(),
+    }
+}
+
+async fn list() -> Response {
+    let items: Vec<serde_json::Value> = Indicator::ALL
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "name": i.name(),
+                "description": i.description(),
+                "href": format!("/indicators/{}", i.name()),
+                "by": i.takes_by(),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "indicators": items,
+        "units": ["maille10", "commune", "departement", "region", "h3:{0-10}", "all"],
+        "formats": ["json", "csv", "geojson"],
+        "parameters": {
+            "unit": "spatial unit (default maille10)",
+            "from": "YYYY-MM-DD: observations ending on or after",
+            "to": "YYYY-MM-DD: observations starting on or before",
+            "taxon": "cd_ref list (descendants included)",
+            "group": "taxonomic group list (group2_inpn)",
+            "dataset": "idSINPJdd list",
+            "by": "year (of the start date) and/or group (group2_inpn), for observations, richness, pressure and precise-share",
+            "years": "knowledge-gaps window in years (default 20)",
+            "format": "json (default), csv or geojson",
+        },
+        "placement": "a record counts in a unit only if the unit contains its diffusion area for the caller, or is chosen from that area alone; the others are counted per reason in not_placed",
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    GeoJson,
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+fn names_of_indicators() -> String {
+    Indicator::ALL
+        .iter()
+        .map(|i| i.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Validated request: the query, the record filter and the format.
+fn parse(
+    s: &AppState,
+    name: &str,
+    q: Option<&str>,
+) -> Result<(Query, RecordFilter, Format), Refusal> {
+    let ind = Indicator::parse(name).ok_or_else(|| {
+        bad(format!(
+            "unknown indicator {:?}: expected one of {}",
+            truncate(name),
+            names_of_indicators()
+        ))
+    })?;
+    let q = q.unwrap_or("");
+    if q.len() > MAX_QUERY {
+        return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
+    }
+    let list = |v: &str| -> Result<Vec<String>, Refusal> {
+        let items: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect();
+        if items.is_empty() || items.len() > MAX_LIST {
+            return Err(bad(format!(
+                "a list parameter takes 1 to {MAX_LIST} comma-separated values"
+            )));
+        }
+        Ok(items)
+    };
+    let mut query = Query::new(ind, UnitKind::Maille10);
+    let mut filter = RecordFilter::default();
+    let mut format = Format::Json;
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        match k.as_ref() {
+            "unit" => {
+                query.unit = UnitKind::parse(&v).ok_or_else(|| {
+                    bad(format!(
+                        "unknown unit {:?}: expected maille10, commune, departement, region, all or h3:0 to h3:{}",
+                        truncate(&v),
+                        indicators::MAX_H3_RES
+                    ))
+                })?
+            }
+            "format" => {
+                format = match v.as_ref() {
+                    "json" => Format::Json,
+                    "csv" => Format::Csv,
+                    "geojson" => Format::GeoJson,
+                    other => {
+                        return Err(bad(format!(
+                            "unknown format {:?}: expected json, csv or geojson",
+                            truncate(other)
+                        )))
+                    }
+                }
+            }
+            "taxon" => {
+                let set = filter.taxa.get_or_insert_with(BTreeSet::new);
+                for t in list(&v)? {
+                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
+                        bad(format!(
+                            "taxon {:?}: expected a cd_ref (positive integer)",
+                            truncate(&t)
+                        ))
+                    })?;
+                    set.insert(cd);
+                    set.extend(s.loaded.taxonomy.descendants(cd));
+                }
+            }
+            "group" => {
+                query
+                    .groups
+                    .get_or_insert_with(BTreeSet::new)
+                    .extend(list(&v)?);
+            }
+            "dataset" => {
+                let d = filter.datasets.get_or_insert_with(Vec::new);
+                d.extend(list(&v)?);
+                d.sort();
+                d.dedup();
+            }
+            "from" => {
+                filter.from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?)
+            }
+            "to" => filter.to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
+            "years" => {
+                query.years = v
+                    .parse()
+                    .ok()
+                    .filter(|y| (1..=MAX_YEARS).contains(y))
+                    .ok_or_else(|| bad(format!("years: expected 1 to {MAX_YEARS}")))?
+            }
+            "by" => {
+                if !ind.takes_by() {
+                    return Err(bad(format!(
+                        "by: {} does not take by (observations, richness, pressure and precise-share do)",
+                        ind.name()
+                    )));
+                }
+                for b in list(&v)? {
+                    match b.as_str() {
+                        "year" => query.by_year = true,
+                        "group" => query.by_group = true,
+                        other => {
+                            return Err(bad(format!(
+                                "by {:?}: expected year, group or year,group",
+                                truncate(other)
+                            )))
+                        }
+                    }
+                }
+            }
+            "_" | "v" => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown parameter {:?}: indicators take unit, from, to, taxon, group, dataset, by, years and format",
+                    truncate(other)
+                )))
+            }
+        }
+    }
+    if let (Some(f), Some(t)) = (filter.from, filter.to) {
+        if f > t {
+            return Err(bad("from is after to"));
+        }
+    }
+    Ok((query, filter, format))
+}
+
+async fn indicator(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let (query, filter, format) = parse(&s, &name, q.as_deref())?;
+    let caller = caller(&s, &headers)?;
+    let public = caller == Caller::Public;
+    let today = Day::today();
+    let fmt_name = match format {
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::GeoJson => "geojson",
+    };
+    let key = format!(
+        "{}\n{:?}\n{}\n{}\n{}\n{query:?}\n{filter:?}",
+        rights_key(&caller),
+        s.policy,
+        today.0,
+        s.loaded.store.manifest().generation,
+        fmt_name
+    );
+    let file_name = format!(
+        "{}-{}.csv",
+        query.indicator.name(),
+        query.unit.name().replace(':', "")
+    );
+    let body = match cached(&key, &s.loaded) {
+        Some(b) => b,
+        None => {
+            let b = Arc::new(compute_body(s.clone(), caller, query, filter, format, today).await?);
+            remember(key, &s.loaded, b.clone());
+            b
+        }
+    };
+    respond(body, format, public, &file_name)
+}
+
+async fn compute_body(
+    state: Arc<AppState>,
+    caller: Caller,
+    query: Query,
+    filter: RecordFilter,
+    format: Format,
+    today: Day,
+) -> Result<Vec<u8>, Refusal> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let l = &state.loaded;
+        let lists = Lists::load(
+            Some(&crate::ingest::pipeline::default_data_dir()),
+            &l.taxonomy,
+        )
+        .map_err(|e| e.to_string())?;
+        let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells);
+        let view = AccessView {
+            ctx: &ctx,
+            caller: &caller,
+            today,
+            filter: &filter,
+        };
+        let answer = indicators::compute(&view, &l.taxonomy, &lists, &query);
+        Ok(match format {
+            Format::Json => output::to_json(&answer).to_string().into_bytes(),
+            Format::Csv => output::to_csv(&answer),
+            Format::GeoJson => output::to_geojson(&ctx, &lists, &answer)
+                .to_string()
+                .into_bytes(),
+        })
+    })
+    .await
+    .map_err(|_| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "indicator computation failed".into(),
+        )
+    })?
+    .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e))
+}
+
+fn respond(
+    body: Arc<Vec<u8>>,
+    format: Format,
+    public: bool,
+    file_name: &str,
+) -> Result<Response, Refusal> {
+    let content_type = match format {
+        Format::Json => "application/json",
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::GeoJson => "application/geo+json",
+    };
+    let cache = if public {
+        "public, max-age=300"
+    } else {
+        "private, no-store"
+    };
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+            (header::VARY, "Authorization"),
+        ],
+        body.as_ref().clone(),
+    )
+        .into_response();
+    if format == Format::Csv {
+        let file = format!("attachment; filename=\"{file_name}\"");
+        if let Ok(v) = header::HeaderValue::from_str(&file) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(r)
+}
