@@ -146,7 +146,8 @@ fn read_sample() -> Vec<Row> {
 }
 
 /// The documented cell → department rule, written again here: the department of the
-/// commune at the cell's centre, else at the first of a 5 × 5 pattern of points.
+/// commune at the cell's centre, else at the first of a 5 × 5 pattern of points, else of the
+/// lowest-coded commune met on a 41 × 41 grid of points.
 fn departement_of_cell(areas: &AdminAreas, cell: Cell) -> Option<String> {
     let side = cell.size.metres();
     let [x0, y0] = [f64::from(cell.e) * side, f64::from(cell.n) * side];
@@ -156,12 +157,22 @@ fn departement_of_cell(areas: &AdminAreas, cell: Cell) -> Option<String> {
             pts.push((0.1 + 0.2 * f64::from(i), 0.1 + 0.2 * f64::from(j)));
         }
     }
-    pts.into_iter().find_map(|(fx, fy)| {
+    let at = |fx: f64, fy: f64| {
         let (lon, lat) = flou::geo::lambert93::inverse(x0 + fx * side, y0 + fy * side);
         areas
             .locate(lon, lat)
-            .map(|c| areas.communes[c as usize].code[..2].to_string())
-    })
+            .map(|c| areas.communes[c as usize].code.clone())
+    };
+    let mut grid = Vec::new();
+    for i in 0..41 {
+        for j in 0..41 {
+            grid.extend(at(f64::from(i) / 40.0, f64::from(j) / 40.0));
+        }
+    }
+    pts.into_iter()
+        .find_map(|(fx, fy)| at(fx, fy))
+        .or_else(|| grid.into_iter().min())
+        .map(|code| code[..2].to_string())
 }
 
 /// (unit code, cd_ref) → (first year, last year).

@@ -135,8 +135,9 @@ impl<'a> AccessContext<'a> {
     }
 
     /// The department a cell-level record is counted in: the one at the cell's centre, or at
-    /// the first of a fixed 5 × 5 pattern of points inside the cell that lies in a commune —
-    /// a function of the cell only, so it reveals nothing finer than the cell.
+    /// the first of a fixed 5 × 5 pattern of points inside the cell that lies in a commune,
+    /// or else of the lowest-coded commune met on a 41 × 41 grid of points — a function of
+    /// the cell only, so it reveals nothing finer than the cell.
     pub fn departement_of_cell(&self, cell: Cell) -> Option<u16> {
         if let Some(d) = self.cells.0.read().ok().and_then(|m| m.get(&cell).copied()) {
             return d;
@@ -149,12 +150,26 @@ impl<'a> AccessContext<'a> {
                 order.push((0.1 + 0.2 * f64::from(i), 0.1 + 0.2 * f64::from(j)));
             }
         }
-        let found = order.into_iter().find_map(|(fx, fy)| {
+        let commune_at = |fx: f64, fy: f64| {
             let (lon, lat) = crate::geo::lambert93::inverse(x0 + fx * side, y0 + fy * side);
-            self.areas
-                .locate(lon, lat)
-                .map(|c| self.areas.communes[c as usize].departement)
-        });
+            self.areas.locate(lon, lat)
+        };
+        let found = order
+            .into_iter()
+            .find_map(|(fx, fy)| commune_at(fx, fy))
+            .or_else(|| {
+                // A cell mostly at sea: the lowest INSEE code met on a 41 × 41 grid of
+                // points (still a function of the cell alone).
+                (0..41)
+                    .flat_map(|i| (0..41).map(move |j| (f64::from(i) / 40.0, f64::from(j) / 40.0)))
+                    .filter_map(|(fx, fy)| commune_at(fx, fy))
+                    .min_by(|a, b| {
+                        self.areas.communes[*a as usize]
+                            .code
+                            .cmp(&self.areas.communes[*b as usize].code)
+                    })
+            })
+            .map(|c| self.areas.communes[c as usize].departement);
         if let Ok(mut m) = self.cells.0.write() {
             m.insert(cell, found);
         }
