@@ -534,6 +534,14 @@ fn extract_files_and_summary_match_an_independent_computation() {
             .map(|v| v["observations"].as_u64().unwrap())
             .sum();
         assert_eq!(per_group_total, got.len() as u64);
+        // Per public/private status: every row once, and both kinds the synthetic data has.
+        let statuses = summary["per_public_status"].as_object().unwrap();
+        let per_status_total: u64 = statuses.values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(per_status_total, got.len() as u64);
+        assert!(
+            statuses.contains_key("Pu") && statuses.contains_key("Pr"),
+            "{statuses:?}"
+        );
         if let Per::Departements(d) = case.per {
             let n = world
                 .commune_box

@@ -17,7 +17,7 @@ use crate::date::Day;
 use crate::geo::grid::Cell;
 use crate::geo::grid::GridSize;
 use crate::geo::BBox;
-use crate::sensitivity::SensiNiveau;
+use crate::sensitivity::{DsPublique, SensiNiveau};
 use crate::store::segment::E7;
 use crate::store::Store;
 use std::collections::{BTreeSet, HashMap};
@@ -56,6 +56,8 @@ pub struct Shown<'a> {
     pub date_fin: Day,
     pub dataset: &'a str,
     pub level: SensiNiveau,
+    /// `dSPublique`: publicly or privately funded data (a public attribute).
+    pub ds_publique: DsPublique,
     /// `idSINPOccTax`, only when the caller sees the record precisely.
     pub id: Option<&'a str>,
     /// (lon, lat), only when the caller sees the record precisely.
@@ -440,6 +442,7 @@ impl<'a> AccessView<'_, 'a> {
             date_fin,
             dataset,
             level,
+            ds_publique: DsPublique::from_u8(seg.ds_publique()[r]).unwrap_or(DsPublique::Nsp),
             id: precise.then(|| seg.id(r)),
             position: precise.then_some([lon, lat]),
             commune: known_commune.then_some(c as u16),

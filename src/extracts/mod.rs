@@ -159,6 +159,8 @@ pub struct Summary {
     pub per_sensitivity: BTreeMap<String, u64>,
     /// Per diffusion precision for this caller (precise, commune, 10km, departement…).
     pub per_precision: BTreeMap<String, u64>,
+    /// Per public/private status of the data (`dSPublique`: Pu, Re, Ac, Pr, NSP).
+    pub per_public_status: BTreeMap<String, u64>,
     /// Whether the taxon-group leads' review (tour de table) is needed, and why.
     pub review_needed: bool,
     pub review_reasons: Vec<String>,
@@ -580,6 +582,7 @@ pub fn run<'a>(
     let mut per_group: BTreeMap<String, Counts> = BTreeMap::new();
     let mut per_sensitivity: BTreeMap<String, u64> = BTreeMap::new();
     let mut per_precision: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_public_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut files: BTreeMap<String, u64> = BTreeMap::from([("F1".to_string(), 0)]);
     for (k, s) in &rows {
         let sensitive = s.level.is_sensitive();
@@ -592,6 +595,9 @@ pub fn run<'a>(
             .entry(s.level.code().to_string())
             .or_default() += 1;
         *per_precision.entry(precision_label(&s.area)).or_default() += 1;
+        *per_public_status
+            .entry(s.ds_publique.code().to_string())
+            .or_default() += 1;
         *files.entry(k.name()).or_default() += 1;
     }
     let mut review_reasons = Vec::new();
@@ -614,6 +620,7 @@ pub fn run<'a>(
             per_group,
             per_sensitivity,
             per_precision,
+            per_public_status,
             review_needed: !review_reasons.is_empty(),
             review_reasons,
             files,
