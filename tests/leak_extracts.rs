@@ -11,16 +11,15 @@ mod common;
 
 use common::moves::*;
 use common::oracle::*;
-use common::*;
-use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::diffusion::PublicPolicy;
 use flou::access::view::AccessContext;
-use flou::access::{Caller, Grant};
+use flou::access::Caller;
 use flou::date::Day;
 use flou::extracts::output::{self, Format};
 use flou::extracts::{self, ExtractRequest};
 use flou::server::Loaded;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The summary and every file of an extract, as bytes.
 fn extract_bytes(
@@ -56,15 +55,8 @@ fn blurred_rows(csv: &[u8]) -> usize {
 
 #[test]
 fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_extract() {
-    let dir = tempfile::tempdir().unwrap();
-    let input_path = synthetic_input(dir.path());
-    let input = read_input(&input_path);
-    let store_a = dir.path().join("a");
-    ingest(&input_path, &store_a);
-    let levels = levels_of(&store_a);
-    let taxonomy = data().join("taxonomy/bib_noms.csv");
-    let a = Loaded::open(&store_a, Some(&taxonomy)).unwrap();
-
+    let fx = LeakFixture::new();
+    let (input, levels, a) = (&fx.input, &fx.levels, &fx.a);
     let live: Vec<&Row> = input
         .rows
         .iter()
@@ -104,66 +96,14 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_extract() {
             .unwrap(),
         ),
     ];
-    let sensitive_taxon = live
-        .iter()
-        .find(|r| levels[&r.id] != "0")
-        .map(|r| r.cd_ref)
-        .unwrap();
-    let scenarios = [
-        Scenario {
-            name: "public, non-sensitive data precise",
-            caller: Caller::Public,
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: true,
-        },
-        Scenario {
-            name: "public, GINCO default (commune at least)",
-            caller: Caller::Public,
-            min: Blur::Commune,
-            policy: Precision::Commune,
-            across_communes: false,
-        },
-        Scenario {
-            name: "agent: two departments up to level 2, one taxon at any level",
-            caller: Caller::Agent {
-                sub: "agent".into(),
-                grants: vec![
-                    Grant {
-                        departements: Some(vec!["05".into(), "38".into()]),
-                        max_sensitivity: 2,
-                        ..Grant::default()
-                    },
-                    Grant {
-                        taxa: Some(vec![sensitive_taxon]),
-                        max_sensitivity: 4,
-                        ..Grant::default()
-                    },
-                ],
-            },
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: false,
-        },
-    ];
-    let ruled: HashSet<u32> = csv::Reader::from_path(data().join("sensitivity/especesensible.csv"))
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap()[2].parse().unwrap())
-        .collect();
+    let scenarios = fx.scenarios();
     for (k, sc) in scenarios.iter().enumerate() {
-        let (moved_input, moves) = moved(&input, &levels, &a.areas, sc, &ruled, 200 + k as u64);
-        assert!(moves.len() > 200, "{}: only {} moved", sc.name, moves.len());
-        let b_csv = dir.path().join(format!("b{k}.csv"));
-        write_input(&b_csv, &moved_input);
-        let store_b = dir.path().join(format!("b{k}"));
-        ingest(&b_csv, &store_b);
-        let b = Loaded::open(&store_b, Some(&taxonomy)).unwrap();
+        let (b, moves) = fx.moved_store(k, sc, 200 + k as u64);
         let policy = PublicPolicy {
             min_precision: sc.policy,
         };
         for (name, req) in &requests {
-            let ea = extract_bytes(&a, policy, &sc.caller, req);
+            let ea = extract_bytes(a, policy, &sc.caller, req);
             let eb = extract_bytes(&b, policy, &sc.caller, req);
             assert_eq!(
                 ea.keys().collect::<Vec<_>>(),

@@ -7,16 +7,15 @@
 mod common;
 
 use common::moves::*;
-use common::oracle::*;
 use common::*;
-use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::diffusion::PublicPolicy;
 use flou::access::view::{AccessContext, AccessView, RecordFilter};
-use flou::access::{Caller, Grant};
+use flou::access::Caller;
 use flou::date::Day;
 use flou::geo::grid::GridSize;
 use flou::indicators::{compute, output, Indicator, Lists, Query, UnitKind};
 use flou::server::Loaded;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 const UNITS: [UnitKind; 6] = [
     UnitKind::Maille10,
@@ -55,39 +54,10 @@ fn answer(
 
 #[test]
 fn moving_blurred_records_inside_their_area_changes_no_indicator() {
-    let dir = tempfile::tempdir().unwrap();
-    let input_path = synthetic_input(dir.path());
-    let input = read_input(&input_path);
-    let store_a = dir.path().join("a");
-    ingest(&input_path, &store_a);
-    let levels = levels_of(&store_a);
-    let taxonomy = data().join("taxonomy/bib_noms.csv");
-    let a = Loaded::open(&store_a, Some(&taxonomy)).unwrap();
+    let fx = LeakFixture::new();
+    let a = &fx.a;
     let lists = Lists::load(Some(&data()), &a.taxonomy).unwrap();
-
-    let sensitive_taxon = input
-        .rows
-        .iter()
-        .find(|r| levels.get(&r.id).is_some_and(|l| l != "0"))
-        .map(|r| r.cd_ref)
-        .unwrap();
-    let first_dataset = input.rows[0].dataset.clone();
-    let filters = [
-        RecordFilter::default(),
-        RecordFilter {
-            taxa: Some(BTreeSet::from([sensitive_taxon])),
-            ..RecordFilter::default()
-        },
-        RecordFilter {
-            from: Day::parse("1995-01-01").ok(),
-            to: Day::parse("2015-12-31").ok(),
-            ..RecordFilter::default()
-        },
-        RecordFilter {
-            datasets: Some(vec![first_dataset.clone()]),
-            ..RecordFilter::default()
-        },
-    ];
+    let filters = fx.filters();
     // Queries beside the plain one per indicator: by year and group, a group filter, a
     // short knowledge-gap window.
     let mut queries: Vec<(Query, bool)> = Vec::new();
@@ -107,71 +77,10 @@ fn moving_blurred_records_inside_their_area_changes_no_indicator() {
         queries.push((gaps, false));
     }
 
-    let agent = |grants: Vec<Grant>| Caller::Agent {
-        sub: "agent".into(),
-        grants,
-    };
-    let scenarios = [
-        Scenario {
-            name: "public, non-sensitive data precise",
-            caller: Caller::Public,
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: true,
-        },
-        Scenario {
-            name: "public, GINCO default (commune at least)",
-            caller: Caller::Public,
-            min: Blur::Commune,
-            policy: Precision::Commune,
-            across_communes: false,
-        },
-        Scenario {
-            name: "agent: two departments up to level 2, one taxon at any level",
-            caller: agent(vec![
-                Grant {
-                    departements: Some(vec!["05".into(), "38".into()]),
-                    max_sensitivity: 2,
-                    ..Grant::default()
-                },
-                Grant {
-                    taxa: Some(vec![sensitive_taxon]),
-                    max_sensitivity: 4,
-                    ..Grant::default()
-                },
-            ]),
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: false,
-        },
-        Scenario {
-            name: "agent: one dataset over a period, public at 5 km",
-            caller: agent(vec![Grant {
-                from: Day::parse("2000-01-01").ok(),
-                to: Day::parse("2015-12-31").ok(),
-                datasets: Some(vec![first_dataset]),
-                max_sensitivity: 3,
-                ..Grant::default()
-            }]),
-            min: Blur::Km5,
-            policy: Precision::Grid(GridSize::Km5),
-            across_communes: false,
-        },
-    ];
-    let ruled: HashSet<u32> = csv::Reader::from_path(data().join("sensitivity/especesensible.csv"))
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap()[2].parse().unwrap())
-        .collect();
+    let scenarios = fx.scenarios();
 
     for (k, sc) in scenarios.iter().enumerate() {
-        let (moved_input, moves) = moved(&input, &levels, &a.areas, sc, &ruled, 200 + k as u64);
-        assert!(
-            moves.len() > 200,
-            "{}: only {} records moved",
-            sc.name,
-            moves.len()
-        );
+        let (b, moves) = fx.moved_store(k, sc, 200 + k as u64);
         let cells_changed = moves
             .iter()
             .filter(|(x, y)| {
@@ -180,11 +89,7 @@ fn moving_blurred_records_inside_their_area_changes_no_indicator() {
             })
             .count();
         let communes_changed = moves.iter().filter(|(x, y)| x.commune != y.commune).count();
-        let b_csv = dir.path().join(format!("b{k}.csv"));
-        write_input(&b_csv, &moved_input);
-        let store_b = dir.path().join(format!("b{k}"));
-        ingest(&b_csv, &store_b);
-        let b = Loaded::open(&store_b, Some(&taxonomy)).unwrap();
+
         let policy = PublicPolicy {
             min_precision: sc.policy,
         };
@@ -197,7 +102,7 @@ fn moving_blurred_records_inside_their_area_changes_no_indicator() {
                     &[false]
                 };
                 for geojson in formats {
-                    let (ta, placed) = answer(&a, &lists, policy, &sc.caller, f, q, *geojson);
+                    let (ta, placed) = answer(a, &lists, policy, &sc.caller, f, q, *geojson);
                     let (tb, _) = answer(&b, &lists, policy, &sc.caller, f, q, *geojson);
                     assert!(
                         ta == tb,

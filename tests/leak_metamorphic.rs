@@ -13,17 +13,14 @@ mod common;
 use common::moves::*;
 use common::oracle::*;
 use common::*;
-use flou::access::diffusion::{Precision, PublicPolicy};
-use flou::access::view::RecordFilter;
-use flou::access::{Caller, Grant};
+use flou::access::diffusion::PublicPolicy;
 use flou::date::Day;
-use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
-use flou::server::{build_day_index, Loaded};
+use flou::server::build_day_index;
 use flou::tiles::render::AggregateMode;
 use flou::tiles::render::ZoomPlan;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Tiles to compare: all tiles over the data at z3–z8, and at z9–z14 the tiles holding the
 /// old and the new position of moved records.
@@ -48,124 +45,28 @@ fn tiles_for(moves: &[(Row, Row)], data: &BBox) -> BTreeSet<(u8, u32, u32)> {
 
 #[test]
 fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
-    let dir = tempfile::tempdir().unwrap();
-    let input_path = synthetic_input(dir.path());
-    let input = read_input(&input_path);
-    let store_a = dir.path().join("a");
-    ingest(&input_path, &store_a);
-    let levels = levels_of(&store_a);
-    let taxonomy = data().join("taxonomy/bib_noms.csv");
-    let a = Loaded::open(&store_a, Some(&taxonomy)).unwrap();
-
-    let sensitive_taxon = input
-        .rows
-        .iter()
-        .find(|r| levels.get(&r.id).is_some_and(|l| l != "0"))
-        .map(|r| r.cd_ref)
-        .unwrap();
-    let first_dataset = input.rows[0].dataset.clone();
-    let filters = [
-        RecordFilter::default(),
-        RecordFilter {
-            taxa: Some(BTreeSet::from([sensitive_taxon])),
-            ..RecordFilter::default()
-        },
-        RecordFilter {
-            from: Day::parse("1995-01-01").ok(),
-            to: Day::parse("2015-12-31").ok(),
-            ..RecordFilter::default()
-        },
-        RecordFilter {
-            datasets: Some(vec![first_dataset.clone()]),
-            ..RecordFilter::default()
-        },
-    ];
-    let agent = |grants: Vec<Grant>| Caller::Agent {
-        sub: "agent".into(),
-        grants,
-    };
-    let scenarios = [
-        Scenario {
-            name: "public, non-sensitive data precise",
-            caller: Caller::Public,
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: true,
-        },
-        Scenario {
-            name: "public, GINCO default (commune at least)",
-            caller: Caller::Public,
-            min: Blur::Commune,
-            policy: Precision::Commune,
-            across_communes: false,
-        },
-        Scenario {
-            name: "agent: two departments up to level 2, one taxon at any level",
-            caller: agent(vec![
-                Grant {
-                    departements: Some(vec!["05".into(), "38".into()]),
-                    max_sensitivity: 2,
-                    ..Grant::default()
-                },
-                Grant {
-                    taxa: Some(vec![sensitive_taxon]),
-                    max_sensitivity: 4,
-                    ..Grant::default()
-                },
-            ]),
-            min: Blur::Precise,
-            policy: Precision::Precise,
-            across_communes: false,
-        },
-        Scenario {
-            name: "agent: one dataset over a period, public at 5 km",
-            caller: agent(vec![Grant {
-                from: Day::parse("2000-01-01").ok(),
-                to: Day::parse("2015-12-31").ok(),
-                datasets: Some(vec![first_dataset]),
-                max_sensitivity: 3,
-                ..Grant::default()
-            }]),
-            min: Blur::Km5,
-            policy: Precision::Grid(GridSize::Km5),
-            across_communes: false,
-        },
-    ];
-
-    // Taxa some sensitivity rule names (read with the csv crate from the referential).
-    let ruled: HashSet<u32> = csv::Reader::from_path(data().join("sensitivity/especesensible.csv"))
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap()[2].parse().unwrap())
-        .collect();
+    let fx = LeakFixture::new();
+    let (input, a) = (&fx.input, &fx.a);
+    let filters = fx.filters();
+    let scenarios = fx.scenarios();
     let data_box = input.rows.iter().fold(BBox::EMPTY, |mut b, r| {
         b.extend([r.lon, r.lat]);
         b
     });
     for (k, sc) in scenarios.iter().enumerate() {
-        let (moved_input, moves) = moved(&input, &levels, &a.areas, sc, &ruled, 100 + k as u64);
-        assert!(
-            moves.len() > 200,
-            "{}: only {} records moved",
-            sc.name,
-            moves.len()
-        );
+        let (b, moves) = fx.moved_store(k, sc, 100 + k as u64);
         let across = moves
             .iter()
             .filter(|(a, b)| a.commune[..2] != b.commune[..2])
             .count();
         eprintln!("{}: {across} moves cross a department border", sc.name);
-        let b_csv = dir.path().join(format!("b{k}.csv"));
-        write_input(&b_csv, &moved_input);
-        let store_b = dir.path().join(format!("b{k}"));
-        ingest(&b_csv, &store_b);
-        let b = Loaded::open(&store_b, Some(&taxonomy)).unwrap();
+
         let policy = PublicPolicy {
             min_precision: sc.policy,
         };
         // The path that serves: with the day index (its equivalence to the scan is tested
         // in tests/fast_path_equivalence.rs).
-        let index_a = build_day_index(&a, Day::today(), policy, &ZoomPlan::default());
+        let index_a = build_day_index(a, Day::today(), policy, &ZoomPlan::default());
         let index_b = build_day_index(&b, Day::today(), policy, &ZoomPlan::default());
         let mut compared = 0;
         let mut non_empty = 0;
@@ -181,7 +82,7 @@ fn moving_blurred_records_inside_their_area_changes_no_byte_of_any_tile() {
                 .iter()
                 .flat_map(|f| modes.iter().map(move |m| (f, *m)))
             {
-                let ta = render_tile(&a, policy, &sc.caller, f, t, mode, Some(&index_a));
+                let ta = render_tile(a, policy, &sc.caller, f, t, mode, Some(&index_a));
                 let tb = render_tile(&b, policy, &sc.caller, f, t, mode, Some(&index_b));
                 assert!(
                     ta == tb,

@@ -126,3 +126,168 @@ pub fn moved(
         moves,
     )
 }
+
+/// Store A of the synthetic input, and what every metamorphic leak test derives from it:
+/// the levels in force, the taxa a sensitivity rule names, the callers and filters.
+pub struct LeakFixture {
+    pub dir: tempfile::TempDir,
+    pub input: Input,
+    pub levels: HashMap<String, String>,
+    pub a: flou::server::Loaded,
+    /// Taxa some sensitivity rule names (read with the csv crate from the referential).
+    pub ruled: HashSet<u32>,
+    pub sensitive_taxon: u32,
+    pub first_dataset: String,
+}
+
+impl LeakFixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let input_path = synthetic_input(dir.path());
+        let input = read_input(&input_path);
+        let store_a = dir.path().join("a");
+        super::ingest(&input_path, &store_a);
+        let levels = levels_of(&store_a);
+        let a = flou::server::Loaded::open(
+            &store_a,
+            Some(&super::data().join("taxonomy/bib_noms.csv")),
+        )
+        .unwrap();
+        let ruled = csv::Reader::from_path(super::data().join("sensitivity/especesensible.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap()[2].parse().unwrap())
+            .collect();
+        let sensitive_taxon = input
+            .rows
+            .iter()
+            .find(|r| levels.get(&r.id).is_some_and(|l| l != "0"))
+            .map(|r| r.cd_ref)
+            .unwrap();
+        let first_dataset = input.rows[0].dataset.clone();
+        LeakFixture {
+            dir,
+            input,
+            levels,
+            a,
+            ruled,
+            sensitive_taxon,
+            first_dataset,
+        }
+    }
+
+    /// The callers every leak test compares under: the public with two policies, and two
+    /// agents with different kinds of grants.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        use flou::access::Grant;
+        use flou::date::Day;
+        use flou::geo::grid::GridSize;
+        let agent = |grants: Vec<Grant>| Caller::Agent {
+            sub: "agent".into(),
+            grants,
+        };
+        vec![
+            Scenario {
+                name: "public, non-sensitive data precise",
+                caller: Caller::Public,
+                min: Blur::Precise,
+                policy: Precision::Precise,
+                across_communes: true,
+            },
+            Scenario {
+                name: "public, GINCO default (commune at least)",
+                caller: Caller::Public,
+                min: Blur::Commune,
+                policy: Precision::Commune,
+                across_communes: false,
+            },
+            Scenario {
+                name: "agent: two departments up to level 2, one taxon at any level",
+                caller: agent(vec![
+                    Grant {
+                        departements: Some(vec!["05".into(), "38".into()]),
+                        max_sensitivity: 2,
+                        ..Grant::default()
+                    },
+                    Grant {
+                        taxa: Some(vec![self.sensitive_taxon]),
+                        max_sensitivity: 4,
+                        ..Grant::default()
+                    },
+                ]),
+                min: Blur::Precise,
+                policy: Precision::Precise,
+                across_communes: false,
+            },
+            Scenario {
+                name: "agent: one dataset over a period, public at 5 km",
+                caller: agent(vec![Grant {
+                    from: Day::parse("2000-01-01").ok(),
+                    to: Day::parse("2015-12-31").ok(),
+                    datasets: Some(vec![self.first_dataset.clone()]),
+                    max_sensitivity: 3,
+                    ..Grant::default()
+                }]),
+                min: Blur::Km5,
+                policy: Precision::Grid(GridSize::Km5),
+                across_communes: false,
+            },
+        ]
+    }
+
+    /// The filters every leak test compares under: none, a sensitive taxon, a period, a dataset.
+    pub fn filters(&self) -> Vec<flou::access::view::RecordFilter> {
+        use flou::access::view::RecordFilter;
+        use flou::date::Day;
+        vec![
+            RecordFilter::default(),
+            RecordFilter {
+                taxa: Some(std::collections::BTreeSet::from([self.sensitive_taxon])),
+                ..RecordFilter::default()
+            },
+            RecordFilter {
+                from: Day::parse("1995-01-01").ok(),
+                to: Day::parse("2015-12-31").ok(),
+                ..RecordFilter::default()
+            },
+            RecordFilter {
+                datasets: Some(vec![self.first_dataset.clone()]),
+                ..RecordFilter::default()
+            },
+        ]
+    }
+
+    /// Store B for `sc`: every record blurred for its caller moved inside its diffusion
+    /// area; with the moves made (at least 200, or the comparison proves little).
+    pub fn moved_store(
+        &self,
+        k: usize,
+        sc: &Scenario,
+        seed: u64,
+    ) -> (flou::server::Loaded, Vec<(Row, Row)>) {
+        let (moved_input, moves) = moved(
+            &self.input,
+            &self.levels,
+            &self.a.areas,
+            sc,
+            &self.ruled,
+            seed,
+        );
+        assert!(
+            moves.len() > 200,
+            "{}: only {} records moved",
+            sc.name,
+            moves.len()
+        );
+        let b_csv = self.dir.path().join(format!("b{k}.csv"));
+        write_input(&b_csv, &moved_input);
+        let store_b = self.dir.path().join(format!("b{k}"));
+        super::ingest(&b_csv, &store_b);
+        let b = flou::server::Loaded::open(
+            &store_b,
+            Some(&super::data().join("taxonomy/bib_noms.csv")),
+        )
+        .unwrap();
+        (b, moves)
+    }
+}
