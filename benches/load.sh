@@ -156,6 +156,13 @@ report=$out/results-$n.md
   echo "Public caller, \`min_precision = \"precise\"\` on both sides; flou \`cache_mb = 0\`, Martin"
   echo "\`cache_size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 1024\`."
   echo
+  echo "The peer (benches/peer/): GeoNature's layout (\`ref_geo.l_areas\`, \`gn_synthese.synthese\`),"
+  echo "each record's commune by ST_Within at load, its sensitivity level as flou computed it"
+  echo "(\`flou sensitivity-report\`), its public diffusion rank a stored generated column, B-tree"
+  echo "indexes per diffusion area and GiST on the points; \`flou_public(z, x, y, query_params)\`"
+  echo "counts records live per area (no materialized view), PostgreSQL 15 tuned for reads"
+  echo "(shared_buffers 4 GB, 2 parallel workers). wrk, flou, Martin and PostgreSQL share the 2 cores."
+  echo
   echo "| zoom | flou req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | flou/peer req/s | flou cached req/s | cached p50 / p99 ms |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for b in "${bands[@]}"; do
