@@ -10,7 +10,7 @@
 # (c) serves them with `[public] min_precision = "precise"` and `[tiles] cache_mb = 0`,
 # (d) sets up PostgreSQL + PostGIS (benches/peer/setup.sh) and loads the same data
 # (benches/peer/load.sh, skipped when database peer_N already holds it), serves it with
-# Martin (cache_size_mb: 0), (e) runs the same tile list (benches/tiles.py) with wrk and
+# Martin (cache: size_mb: 0), (e) runs the same tile list (benches/tiles.py) with wrk and
 # the same script against both, per zoom band, then flou again with its tile cache,
 # (f) samples flou's VmRSS while it serves, (g) checks a few tiles side by side
 # (benches/peer/compare.py) and writes a section of benches/RESULTS.md.
@@ -154,7 +154,7 @@ report=$out/results-$n.md
   echo "\`benches/tiles.py\` (densest tiles of z5–14, each with and without \`taxon\`), cycled by wrk"
   echo "($threads threads, $conns connections, ${duration} s per band and server, after one warm-up pass)."
   echo "Public caller, \`min_precision = \"precise\"\` on both sides; flou \`cache_mb = 0\`, Martin"
-  echo "\`cache_size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 1024\`."
+  echo "\`cache: size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 1024\`."
   echo
   echo "The peer (benches/peer/): GeoNature's layout (\`ref_geo.l_areas\`, \`gn_synthese.synthese\`),"
   echo "each record's commune by ST_Within at load, its sensitivity level as flou computed it"
