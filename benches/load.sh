@@ -3,7 +3,8 @@
 # Run by hand, never in CI (the peer's first set-up builds Martin for ~30 min):
 #   bash benches/load.sh [N_RECORDS]        # default 10000000; 1000000 for a quick run
 # Environment: DURATION (s per zoom band and server, default 30), CONNECTIONS (8),
-# THREADS (2), FLOU_PORT (8091), MARTIN_PORT (3001), PEER_PORT (5433), NO_RESULTS=1 to
+# THREADS (2), WARM=0 to skip the warm-up pass (each path once, checked for HTTP 200;
+# wrk still counts non-2xx answers), FLOU_PORT (8091), MARTIN_PORT (3001), PEER_PORT (5433), NO_RESULTS=1 to
 # leave benches/RESULTS.md alone.
 #
 # It (a) builds flou release, (b) `flou synth` N records (seed 7) and ingests them,
@@ -85,7 +86,7 @@ bands=(5-6 7-9 10-12 13-14)
 declare -A res
 run_wrk() { # label, base url, server prefix
   for b in "${bands[@]}"; do
-    warm "$2" "$tiles/$3-$b.txt"
+    [ "${WARM:-1}" = 0 ] || warm "$2" "$tiles/$3-$b.txt"
     line=$(wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 120s -s benches/peer/cycle.lua \
       "$2" -- "$tiles/$3-$b.txt" | grep '^RESULT')
     res[$1,$b]=$line
@@ -152,7 +153,7 @@ report=$out/results-$n.md
   echo "$accepted records accepted by flou (store $store_bytes), $peer_rows loaded in PostGIS"
   echo "(database $peer_bytes with indexes; load ${peer_load_s} s). Tiles: $ntiles requests from"
   echo "\`benches/tiles.py\` (densest tiles of z5–14, each with and without \`taxon\`), cycled by wrk"
-  echo "($threads threads, $conns connections, ${duration} s per band and server, after one warm-up pass)."
+  echo "($threads threads, $conns connections, ${duration} s per band and server$([ "${WARM:-1}" = 0 ] && echo ", no warm-up pass" || echo ", after one warm-up pass"))."
   echo "Public caller, \`min_precision = \"precise\"\` on both sides; flou \`cache_mb = 0\`, Martin"
   echo "\`cache: size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 1024\`."
   echo
