@@ -90,6 +90,8 @@ pub struct SegmentDayIndex {
     pub grids: Vec<GridList>,
     /// Per department, the records blurred to it.
     pub departements: Vec<Vec<u32>>,
+    /// Per cd_ref, its records in store order: a taxon-filtered request visits only these.
+    pub taxa: HashMap<u32, Vec<u32>>,
 }
 
 /// Observations and distinct taxa of one unit.
@@ -233,10 +235,15 @@ impl DayIndex {
                     .into_iter()
                     .map(|g| GridList::build(g, seg.lon_e7(), seg.lat_e7()))
                     .collect();
+                let mut taxa: HashMap<u32, Vec<u32>> = HashMap::new();
+                for (r, cd_ref) in seg.cd_ref().iter().enumerate() {
+                    taxa.entry(*cd_ref).or_default().push(r as u32);
+                }
                 SegmentDayIndex {
                     public,
                     grids,
                     departements,
+                    taxa,
                 }
             })
             .collect();

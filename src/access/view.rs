@@ -35,14 +35,17 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
-    fn keeps(&self, cd_ref: u32, debut: Day, fin: Day, dataset: &str) -> bool {
+    /// The filters on numbers, checked before any string is read.
+    fn keeps_numbers(&self, cd_ref: u32, debut: Day, fin: Day) -> bool {
         self.taxa.as_ref().is_none_or(|t| t.contains(&cd_ref))
             && self.from.is_none_or(|f| fin >= f)
             && self.to.is_none_or(|t| debut <= t)
-            && self
-                .datasets
-                .as_ref()
-                .is_none_or(|d| d.iter().any(|x| x == dataset))
+    }
+
+    fn keeps_dataset(&self, dataset: &str) -> bool {
+        self.datasets
+            .as_ref()
+            .is_none_or(|d| d.iter().any(|x| x == dataset))
     }
 }
 
@@ -271,6 +274,23 @@ impl<'a> AccessView<'_, 'a> {
     }
 
     fn for_each_in_indexed(&self, index: &'a DayIndex, bbox: &BBox, mut f: impl FnMut(&Shown<'a>)) {
+        // A taxon filter: only that taxon's records are candidates, whatever their area.
+        if let Some(taxa) = &self.filter.taxa {
+            let mut cell_meets: HashMap<Cell, bool> = HashMap::new();
+            for (si, sidx) in index.segments.iter().enumerate() {
+                for records in taxa.iter().filter_map(|t| sidx.taxa.get(t)) {
+                    for r in records {
+                        let r = *r as usize;
+                        if let Some(s) = self.shown_record(si, r, Some(sidx.public[r])) {
+                            if self.meets(&s, bbox, &mut cell_meets) {
+                                f(&s);
+                            }
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let store = self.ctx.store;
         let areas = store.areas();
         let agent = matches!(self.caller, Caller::Agent { .. });
@@ -387,8 +407,11 @@ impl<'a> AccessView<'_, 'a> {
         let areas = store.areas();
         let (cd_ref, debut) = (seg.cd_ref()[r], seg.date_debut()[r]);
         let date_fin = Day(debut.0 + i32::from(seg.date_span()[r]));
+        if !self.filter.keeps_numbers(cd_ref, debut, date_fin) || !store.is_live(si, r) {
+            return None;
+        }
         let dataset = seg.dataset_name(r);
-        if !self.filter.keeps(cd_ref, debut, date_fin, dataset) || !store.is_live(si, r) {
+        if !self.filter.keeps_dataset(dataset) {
             return None;
         }
         let c = seg.commune()[r] as usize;
