@@ -270,8 +270,10 @@ async fn tile(
             let state = s.clone();
             let e = tokio::task::spawn_blocking(move || {
                 let l = &state.loaded;
+                let index = state.day_index(today);
                 let ctx =
-                    AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells);
+                    AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
+                        .with_index(Some(&index));
                 let req = TileRequest {
                     tile,
                     caller: &caller,
