@@ -255,5 +255,6 @@ pub fn config(dir: &Path, min_precision: &str) -> PathBuf {
     .unwrap();
     p
 }
+pub mod browser;
 pub mod moves;
 pub mod oracle;
