@@ -37,6 +37,7 @@ fn store() -> PathBuf {
             out: store.clone(),
             progress: false,
             today: Day::today(),
+            mapping: None,
         };
         flou::ingest::pipeline::run(&opts).unwrap();
     }

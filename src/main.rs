@@ -4,7 +4,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use flou::date::Day;
+use flou::ingest::append::{run_append, AppendOptions};
 use flou::ingest::pipeline::{self, IngestOptions, ReferentialPaths};
+use flou::ingest::reevaluate::{run_reevaluate, ReevaluateOptions, ReevaluateReport};
 use flou::ingest::Srid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,9 +35,26 @@ enum Command {
     /// Read occurrence files, compute each observation's sensitivity, write a new store generation.
     Ingest {
         /// Occurrence files: SINP CSV (.csv), GeoJSON (.geojson) or FlatGeobuf (.fgb).
-        /// Default: the real GeoNature sample shipped in data/.
+        /// Default (full ingest): the real GeoNature sample shipped in data/.
         #[arg(long, num_args = 1..)]
         occurrences: Vec<PathBuf>,
+        /// More occurrence files (same as --occurrences).
+        files: Vec<PathBuf>,
+        /// Add the files as one more segment of an existing store (daily delta) instead of
+        /// writing a new store: same checks, rejects and summary; records replace earlier
+        /// ones with the same idSINPOccTax, deletions become tombstones.
+        #[arg(long)]
+        append: bool,
+        /// The store to append to (with --append; --out is accepted too).
+        #[arg(long, requires = "append")]
+        store: Option<PathBuf>,
+        /// CSV files of deleted observations (an idSINPOccTax column), with --append.
+        #[arg(long, num_args = 1.., requires = "append")]
+        delete: Vec<PathBuf>,
+        /// Column mapping file (TOML): source column names and values → SINP fields and
+        /// codes. See docs/column-mapping.md and data/mappings/.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
         /// SRID of a WKT `geometrie` column.
         #[arg(long, value_enum, default_value = "4326")]
         srid: SridArg,
@@ -67,6 +86,40 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge the live records of every segment of a store into one segment (new generation).
+    Compact {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-evaluate every stored observation's sensitivity with a new referential or taxonomy
+    /// (the observation files are not read again) and publish the result as a new generation.
+    Reevaluate {
+        #[arg(long, default_value = "flou-store")]
+        store: PathBuf,
+        /// Sensitivity rules (especesensible.csv).
+        #[arg(long)]
+        referential: Option<PathBuf>,
+        /// Sensitivity lists (especesensiblelistes.csv).
+        #[arg(long)]
+        lists: Option<PathBuf>,
+        /// Department → pre-2016 region table.
+        #[arg(long)]
+        departement_regions: Option<PathBuf>,
+        /// Taxonomy: GeoNature bib_noms.csv or a TAXREF table.
+        #[arg(long)]
+        taxonomy: Option<PathBuf>,
+        #[arg(long, conflicts_with = "taxonomy")]
+        no_taxonomy: bool,
+        /// "Changed level" is evaluated on this day (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        data: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -154,7 +207,12 @@ fn day_arg(s: Option<&str>) -> Result<Day> {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Ingest {
-            occurrences,
+            mut occurrences,
+            files,
+            append,
+            store,
+            delete,
+            mapping,
             srid,
             referential,
             lists,
@@ -181,6 +239,39 @@ fn main() -> Result<()> {
                 communes: communes.unwrap_or(d.communes),
                 departements: departements.unwrap_or(d.departements),
             };
+            occurrences.extend(files);
+            let srid = match srid {
+                SridArg::Wgs84 => Srid::Wgs84,
+                SridArg::Lambert93 => Srid::Lambert93,
+            };
+            if append {
+                if occurrences.is_empty() && delete.is_empty() {
+                    bail!("--append needs occurrence files or --delete files");
+                }
+                let store = store.unwrap_or(out);
+                let opts = AppendOptions {
+                    store: store.clone(),
+                    occurrences,
+                    deletions: delete,
+                    srid,
+                    referentials,
+                    mapping,
+                    progress: std::io::stderr().is_terminal(),
+                    today: Day::today(),
+                };
+                let s = run_append(&opts)
+                    .context("append failed; the previous store generation is unchanged")?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    print_summary(&s, &store, opts.today);
+                    println!(
+                        "delta        {} replaced, {} deleted ({} naming no live record)",
+                        s.replaced, s.deletions, s.deletions_unmatched
+                    );
+                }
+                return Ok(());
+            }
             let occurrences = if occurrences.is_empty() {
                 vec![data.join("occurrences/geonature-synthese-sample.csv")]
             } else {
@@ -188,21 +279,75 @@ fn main() -> Result<()> {
             };
             let opts = IngestOptions {
                 occurrences,
-                srid: match srid {
-                    SridArg::Wgs84 => Srid::Wgs84,
-                    SridArg::Lambert93 => Srid::Lambert93,
-                },
+                srid,
                 referentials,
                 out,
                 progress: std::io::stderr().is_terminal(),
                 today: Day::today(),
+                mapping,
             };
             let s =
                 pipeline::run(&opts).context("ingest failed; any previous store is unchanged")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                print_summary(&s, &opts);
+                print_summary(&s, &opts.out, opts.today);
+            }
+        }
+        Command::Compact { store, json } => {
+            let s = flou::store::compact::compact(&store)
+                .context("compaction failed; the previous store generation is unchanged")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "store        {} (generation {})",
+                    store.display(),
+                    s.generation
+                );
+                println!(
+                    "segments     {} → 1; records {} → {} (live)",
+                    s.segments_before, s.records_before, s.records_after
+                );
+                println!("size         {} → {} bytes", s.bytes_before, s.bytes_after);
+                println!("time         {:.2} s", s.seconds);
+            }
+        }
+        Command::Reevaluate {
+            store,
+            referential,
+            lists,
+            departement_regions,
+            taxonomy,
+            no_taxonomy,
+            at,
+            data,
+            json,
+        } => {
+            let data = data.unwrap_or_else(pipeline::default_data_dir);
+            let d = ReferentialPaths::embedded(&data);
+            let opts = ReevaluateOptions {
+                store: store.clone(),
+                referentials: ReferentialPaths {
+                    rules: referential.unwrap_or(d.rules),
+                    lists: lists.unwrap_or(d.lists),
+                    departement_regions: departement_regions.unwrap_or(d.departement_regions),
+                    taxonomy: if no_taxonomy {
+                        None
+                    } else {
+                        taxonomy.or(d.taxonomy)
+                    },
+                    communes: d.communes,
+                    departements: d.departements,
+                },
+                today: day_arg(at.as_deref())?,
+            };
+            let r = run_reevaluate(&opts)
+                .context("re-evaluation failed; the previous store generation is unchanged")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print_reevaluation(&r, &store);
             }
         }
         Command::SensitivityReport { store, at, dataset } => {
@@ -289,9 +434,10 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
             out: store.clone(),
             progress: std::io::stderr().is_terminal(),
             today: Day::today(),
+            mapping: None,
         };
         let s = pipeline::run(&opts).context("ingest of the embedded default data failed")?;
-        print_summary(&s, &opts);
+        print_summary(&s, &opts.out, opts.today);
     }
     let taxonomy = cfg
         .taxonomy
@@ -369,10 +515,44 @@ fn extract(
     Ok(())
 }
 
-fn print_summary(s: &pipeline::IngestSummary, opts: &IngestOptions) {
+fn print_reevaluation(r: &ReevaluateReport, store: &std::path::Path) {
     println!(
         "store        {} (generation {})",
-        opts.out.display(),
+        store.display(),
+        r.generation
+    );
+    println!("observations {} (live)", r.observations);
+    println!(
+        "changed      {} levels in force on {}, {} timelines, {} valid names",
+        r.total.changed_level, r.day, r.total.changed_timeline, r.changed_cd_ref
+    );
+    for (t, n) in &r.transitions {
+        println!("  {t:<12} {n}");
+    }
+    println!("per taxon    (cd_ref, name: levels changed today / timelines changed)");
+    for t in &r.per_taxon {
+        println!(
+            "  {:<8} {:<40} {} / {}",
+            t.cd_ref,
+            t.name.as_deref().unwrap_or("?"),
+            t.count.changed_level,
+            t.count.changed_timeline
+        );
+    }
+    println!("per department");
+    for d in &r.per_departement {
+        println!(
+            "  {:<4} {:<30} {} / {}",
+            d.code, d.name, d.count.changed_level, d.count.changed_timeline
+        );
+    }
+    println!("time         {:.2} s", r.seconds);
+}
+
+fn print_summary(s: &pipeline::IngestSummary, out: &std::path::Path, today: Day) {
+    println!(
+        "store        {} (generation {})",
+        out.display(),
         s.generation
     );
     println!("rows read    {}", s.rows_read);
@@ -387,7 +567,7 @@ fn print_summary(s: &pipeline::IngestSummary, opts: &IngestOptions) {
             f.path, f.rows, f.rejected
         );
     }
-    println!("sensitivity  (in force on {})", opts.today);
+    println!("sensitivity  (in force on {})", today);
     for (level, n) in &s.per_level {
         println!("  sensiNiveau {level:<4} {n}");
     }

@@ -35,10 +35,13 @@ pub enum Field {
     Latitude,
     /// WKT in CSV; the feature geometry in GeoJSON and FlatGeobuf.
     Geometrie,
+    /// Not a SINP field: the platform's change status of the row (GeoNature's `last_action`:
+    /// I inserted, U updated, D deleted). A D row deletes its `idSINPOccTax` (append).
+    Action,
 }
 
 impl Field {
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
 
     pub const ALL: [Field; Field::COUNT] = [
         Field::IdSinpOccTax,
@@ -56,6 +59,7 @@ impl Field {
         Field::Longitude,
         Field::Latitude,
         Field::Geometrie,
+        Field::Action,
     ];
 
     /// The name of the field in the SINP occurrence standard, as written in rejects.
@@ -76,6 +80,7 @@ impl Field {
             Field::Longitude => "longitude",
             Field::Latitude => "latitude",
             Field::Geometrie => "geometrie",
+            Field::Action => "action",
         }
     }
 
@@ -109,6 +114,7 @@ pub const COLUMN_ALIASES: &[(&str, Field)] = &[
     ("lon_wgs84", Field::Longitude),
     ("lat_wgs84", Field::Latitude),
     ("id_dataset", Field::IdSinpJdd),
+    ("last_action", Field::Action),
 ];
 
 /// Which column of a file gives which field.
@@ -121,10 +127,22 @@ impl ColumnMap {
     /// Maps column names (in file order) to fields; two columns naming the same field is
     /// an error, as the file would be ambiguous.
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<ColumnMap, String> {
+        Self::from_names_mapped(names, None)
+    }
+
+    /// [`ColumnMap::from_names`] under a column mapping file, when one is given.
+    pub fn from_names_mapped<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        mapping: Option<&crate::ingest::mapping::Mapping>,
+    ) -> Result<ColumnMap, String> {
         let mut map = ColumnMap::default();
         let mut seen: [Option<&'a str>; Field::COUNT] = [None; Field::COUNT];
         for (i, name) in names.into_iter().enumerate() {
-            let Some(field) = Field::from_column_name(name) else {
+            let field = match mapping {
+                Some(m) => m.field_of(name),
+                None => Field::from_column_name(name),
+            };
+            let Some(field) = field else {
                 continue;
             };
             if let Some(first) = seen[field.index()] {
@@ -365,6 +383,7 @@ pub fn validate(
     srid: Srid,
     origin: Origin,
 ) -> Result<Occurrence, FieldError> {
+    let deleted = action(record)?;
     let id = required_text(record, Field::IdSinpOccTax)?;
     let id_chars = if id.len() <= MAX_ID_CHARS {
         id.len() // fewer bytes than the limit: fewer characters too
@@ -379,6 +398,10 @@ pub fn validate(
                 shown(&id)
             ),
         ));
+    }
+    if deleted {
+        // A deletion needs its id only: the rest of the row may be empty or stale.
+        return Ok(Occurrence::deletion(id.into_owned(), origin));
     }
     let cd_nom = match positive_integer(record, Field::CdNom)? {
         Some(v) => v,
@@ -448,7 +471,28 @@ pub fn validate(
         lon,
         lat,
         origin,
+        deleted: false,
     })
+}
+
+/// Whether the row's change status (`last_action`) says it was deleted.
+fn action(record: &RawRecord<'_>) -> Result<bool, FieldError> {
+    let value = record.get(Field::Action);
+    match value {
+        RawValue::Absent => Ok(false),
+        RawValue::Text(s) => match s.trim() {
+            "" | "I" | "i" | "U" | "u" => Ok(false),
+            "D" | "d" => Ok(true),
+            _ => Err(FieldError::new(
+                Field::Action,
+                format!("not a change status (I, U or D): {}", shown(s)),
+            )),
+        },
+        other => Err(FieldError::new(
+            Field::Action,
+            format!("not a change status (I, U or D): {}", shown_raw(other)),
+        )),
+    }
 }
 
 /// A value for a message: quoted, cut to about 60 characters.

@@ -2,13 +2,16 @@
 //! line and field) → sensitivity → the store.
 #![forbid(unsafe_code)]
 
+pub mod append;
 pub mod csv;
 pub mod fgb;
 pub mod fields;
 pub mod geojson;
+pub mod mapping;
 pub mod nomenclature;
 pub mod occurrence;
 pub mod pipeline;
+pub mod reevaluate;
 #[cfg(test)]
 mod test_support;
 
@@ -27,6 +30,16 @@ pub enum IngestError {
     /// The file as a whole cannot be read (bad header, not GeoJSON, not FlatGeobuf…).
     #[error("{file}: {reason}")]
     File { file: String, reason: String },
+    #[error(transparent)]
+    Mapping(#[from] mapping::MappingError),
+    /// A row of a deletion file (`--delete`) that names no observation.
+    #[error("{file}:{line}: field {field}: {reason}")]
+    Row {
+        file: String,
+        line: u64,
+        field: String,
+        reason: String,
+    },
 }
 
 /// Spatial reference of WKT `geometrie` columns.
@@ -69,6 +82,16 @@ pub fn open_reader_indexed(
     srid: Srid,
     file_index: u32,
 ) -> Result<Box<dyn OccurrenceReader>, IngestError> {
+    open_reader_mapped(path, srid, file_index, None)
+}
+
+/// [`open_reader_indexed`] under a column mapping file (`--mapping`).
+pub fn open_reader_mapped(
+    path: &Path,
+    srid: Srid,
+    file_index: u32,
+    mapping: Option<std::sync::Arc<mapping::Mapping>>,
+) -> Result<Box<dyn OccurrenceReader>, IngestError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -76,13 +99,14 @@ pub fn open_reader_indexed(
         .unwrap_or_default();
     match ext.as_str() {
         "geojson" | "json" => Ok(Box::new(
-            geojson::GeoJsonOccurrenceReader::open(path)?.with_file_index(file_index),
+            geojson::GeoJsonOccurrenceReader::open_mapped(path, mapping)?
+                .with_file_index(file_index),
         )),
         "fgb" => Ok(Box::new(
-            fgb::FgbOccurrenceReader::open(path)?.with_file_index(file_index),
+            fgb::FgbOccurrenceReader::open_mapped(path, mapping)?.with_file_index(file_index),
         )),
         "csv" | "tsv" | "txt" => Ok(Box::new(
-            csv::CsvOccurrenceReader::open(path, srid)?.with_file_index(file_index),
+            csv::CsvOccurrenceReader::open_mapped(path, srid, mapping)?.with_file_index(file_index),
         )),
         _ => open_reader(path, srid),
     }

@@ -34,6 +34,32 @@ pub struct Occurrence {
     pub lat: f64,
     /// Where the row came from, for rejects found after parsing (no commune, duplicate id).
     pub origin: Origin,
+    /// The row deletes observation `id` (change status D): only `id` and `origin` are set.
+    pub deleted: bool,
+}
+
+impl Occurrence {
+    /// A deletion of observation `id`.
+    pub fn deletion(id: String, origin: Origin) -> Self {
+        Occurrence {
+            id,
+            cd_nom: 0,
+            cd_ref: None,
+            nom_cite: String::new(),
+            date_debut: Day(0),
+            date_fin: Day(0),
+            statut_biologique: None,
+            comportement: None,
+            ds_publique: DsPublique::Nsp,
+            diffusion_niveau_precision: None,
+            sensi_niveau: None,
+            dataset: String::new(),
+            lon: 0.0,
+            lat: 0.0,
+            origin,
+            deleted: true,
+        }
+    }
 }
 
 /// File index (in the ingest's file list) and 1-based line (CSV) or feature number.

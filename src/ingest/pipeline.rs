@@ -2,19 +2,21 @@
 //! → one sorted segment → a new store generation, published atomically. Rejected rows go to
 //! a report beside the store; nothing is dropped silently.
 
-use super::{open_reader_indexed, IngestError, Occurrence, Reject, Srid};
+use super::mapping::Mapping;
+use super::{open_reader_mapped, IngestError, Occurrence, Reject, Srid};
 use crate::admin::AdminAreas;
 use crate::date::Day;
 use crate::error::Result;
 use crate::sensitivity::{SensitivityQuery, SensitivityReferential, SensitivityStep};
+use crate::store::dict::Interner;
 use crate::store::manifest::{Manifest, SegmentEntry, Staging, MANIFEST_FORMAT};
 use crate::store::segment::{RecordRow, SegmentContents, ABSENT, E7};
-use crate::store::{areas, container::FORMAT_VERSION, segment};
+use crate::store::{areas, container::FORMAT_VERSION, order, segment};
 use crate::taxonomy::Taxonomy;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Where the referentials are; [`ReferentialPaths::embedded`] gives the shipped `data/`.
@@ -63,6 +65,8 @@ pub struct IngestOptions {
     pub progress: bool,
     /// The day the summary evaluates sensitivity on (the store keeps the whole timeline).
     pub today: Day,
+    /// A column mapping file (`--mapping`, see docs/column-mapping.md).
+    pub mapping: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -79,6 +83,12 @@ pub struct IngestSummary {
     pub accepted: u64,
     pub rejected: u64,
     pub rejected_by_field: BTreeMap<String, u64>,
+    /// Rows deleting an observation (change status D, or rows of `--delete` files).
+    pub deletions: u64,
+    /// Append only: accepted records that replace a live record of the store.
+    pub replaced: u64,
+    /// Append only: deletions naming no live record of the store.
+    pub deletions_unmatched: u64,
     /// Accepted observations per sensitivity level in force on `today`.
     pub per_level: BTreeMap<String, u64>,
     /// Observations whose chosen rule needs a manual check (`sensiAlerte`).
@@ -109,140 +119,68 @@ struct Located {
     timeline: Vec<SensitivityStep>,
 }
 
-struct Referentials {
-    areas: AdminAreas,
-    sensitivity: SensitivityReferential,
-    taxonomy: Taxonomy,
+/// The referentials an ingest locates and evaluates rows with.
+pub(crate) struct Referentials {
+    pub areas: AdminAreas,
+    pub sensitivity: SensitivityReferential,
+    pub taxonomy: Taxonomy,
 }
 
 fn load_referentials(p: &ReferentialPaths) -> Result<Referentials> {
-    let (areas, (sensitivity, taxonomy)) = rayon::join(
+    let (areas, rules) = rayon::join(
         || AdminAreas::load(&p.communes, &p.departements),
-        || {
-            rayon::join(
-                || SensitivityReferential::load(&p.rules, &p.lists, &p.departement_regions),
-                || match &p.taxonomy {
-                    Some(t) => Taxonomy::load(t),
-                    None => Ok(Taxonomy::empty()),
-                },
-            )
-        },
+        || load_rules(p),
     );
+    let (sensitivity, taxonomy) = rules?;
     Ok(Referentials {
         areas: areas?,
-        sensitivity: sensitivity?,
-        taxonomy: taxonomy?,
+        sensitivity,
+        taxonomy,
     })
+}
+
+/// The sensitivity referential and taxonomy of `p` (its areas are not read).
+pub(crate) fn load_rules(p: &ReferentialPaths) -> Result<(SensitivityReferential, Taxonomy)> {
+    let (sensitivity, taxonomy) = rayon::join(
+        || SensitivityReferential::load(&p.rules, &p.lists, &p.departement_regions),
+        || match &p.taxonomy {
+            Some(t) => Taxonomy::load(t),
+            None => Ok(Taxonomy::empty()),
+        },
+    );
+    Ok((sensitivity?, taxonomy?))
+}
+
+/// A `--mapping` file, loaded once and shared by the readers.
+pub(crate) fn load_mapping(path: Option<&Path>) -> Result<Option<Arc<Mapping>>> {
+    match path {
+        Some(p) => Ok(Some(Arc::new(Mapping::load(p).map_err(IngestError::from)?))),
+        None => Ok(None),
+    }
 }
 
 /// Runs a full ingest into a new generation of the store at `opts.out`.
 pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
     let start = Instant::now();
+    let mapping = load_mapping(opts.mapping.as_deref())?;
     let refs = load_referentials(&opts.referentials)?;
-    // Open every file first: a missing file or a bad header fails before anything is written.
-    let mut readers = Vec::with_capacity(opts.occurrences.len());
-    for (i, path) in opts.occurrences.iter().enumerate() {
-        readers.push(open_reader_indexed(path, opts.srid, i as u32)?);
-    }
-
-    let progress = progress_bar(opts.progress);
-    let mut summary = IngestSummary::default();
-    let mut collector = Collector::default();
-    let rejects_tmp =
-        rejects_path(&opts.out).with_extension(format!("csv.{}.tmp", std::process::id()));
-    let mut rejects = RejectWriter::create(&rejects_tmp)?;
-
-    for (file_index, reader) in readers.into_iter().enumerate() {
-        let path = opts.occurrences[file_index].display().to_string();
-        let mut file = FileSummary {
-            path: path.clone(),
-            ..FileSummary::default()
-        };
-        // Reading (and parsing, in the reader) overlaps with locating the previous batch.
-        let (tx, rx) = mpsc::sync_channel(2);
-        let producer = std::thread::spawn(move || {
-            let mut reader = reader;
-            loop {
-                let batch = reader.next_batch();
-                let end = !matches!(batch, Ok(Some(_)));
-                if tx.send(batch).is_err() || end {
-                    break;
-                }
-            }
-        });
-        for batch in rx {
-            let Some(rows) = batch? else { break };
-            file.rows += rows.len() as u64;
-            progress.inc(rows.len() as u64);
-            let located: Vec<Result<Located, Reject>> = rows
-                .into_par_iter()
-                .map(|row| locate(&refs, row?, &path))
-                .collect();
-            for r in located {
-                match r {
-                    Ok(l) => collector.push(l),
-                    Err(rej) => {
-                        file.rejected += 1;
-                        rejects.write(&rej, &mut summary)?;
-                    }
-                }
-            }
-        }
-        producer.join().map_err(|_| IngestError::File {
-            file: path.clone(),
-            reason: "reader thread panicked".into(),
-        })?;
-        summary.rows_read += file.rows;
-        summary.files.push(file);
-    }
-    progress.finish_and_clear();
-
-    for (origin_index, first) in collector.duplicates() {
-        let o = collector.origins[origin_index];
-        let f = collector.origins[first];
-        let rej = Reject {
-            file: opts.occurrences[o.file as usize].display().to_string(),
-            line: o.line,
-            field: "idSINPOccTax".into(),
-            reason: format!(
-                "duplicate idSINPOccTax {:?}: already given at {}:{}",
-                truncate(&collector.records[origin_index].id, 60),
-                opts.occurrences[f.file as usize].display(),
-                f.line
-            ),
-        };
-        summary.files[o.file as usize].rejected += 1;
-        rejects.write(&rej, &mut summary)?;
-        collector.drop_record(origin_index);
-    }
-    let rejected_total = rejects.count;
-    rejects.finish()?;
-    summary.rejected = rejected_total;
-
-    let contents = collector.into_contents(&refs.areas, opts, &summary);
-    summary.accepted = contents.records.len() as u64;
-    for r in &contents.records {
-        let steps = &contents.timelines[r.timeline as usize];
-        let s = crate::sensitivity::timeline::at(steps, opts.today);
-        *summary
-            .per_level
-            .entry(s.level.code().to_string())
-            .or_insert(0) += 1;
-        summary.alerts += u64::from(s.alert);
-    }
+    let mut inputs = Inputs::begin(&opts.out)?;
+    inputs.read_occurrences(&opts.occurrences, opts.srid, mapping, &refs, opts.progress)?;
+    inputs.reject_duplicates()?;
+    // A full ingest holds the platform's current data: a deleted row is simply not stored.
+    let rows_read = inputs.summary.rows_read;
+    let meta = serde_json::json!({
+        "kind": "full",
+        "occurrences": display_paths(&opts.occurrences),
+        "referentials": referentials_json(&opts.referentials),
+        "mapping": opts.mapping.as_ref().map(|p| p.display().to_string()),
+        "rows_read": rows_read,
+    });
+    let (mut summary, rejects_tmp, records, dicts) = inputs.finish(opts.today)?;
     if summary.accepted == 0 && summary.rows_read > 0 {
-        let report = rejects_path(&opts.out);
-        let _ = std::fs::rename(&rejects_tmp, &report);
-        return Err(IngestError::File {
-            file: opts.out.display().to_string(),
-            reason: format!(
-                "every one of the {} rows was rejected (see {}): the previous store is kept",
-                summary.rows_read,
-                report.display()
-            ),
-        }
-        .into());
+        return Err(all_rejected(&opts.out, &rejects_tmp, &summary));
     }
+    let contents = dicts.into_contents(records, &refs.areas, Vec::new(), meta.to_string());
 
     let mut staging = Staging::begin(&opts.out)?;
     let (areas_name, areas_path) = staging.new_file("areas");
@@ -263,19 +201,282 @@ pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
         }],
     };
     staging.publish(&manifest)?;
-    let report = rejects_path(&opts.out);
-    std::fs::rename(&rejects_tmp, &report).map_err(|e| IngestError::Io {
-        path: report.display().to_string(),
-        source: e,
-    })?;
+    summary.rejects_report = publish_rejects(&opts.out, &rejects_tmp)?;
     summary.store_bytes = areas_bytes + seg_bytes;
     summary.segment_bytes = seg_bytes;
-    summary.rejects_report = report.display().to_string();
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
 }
 
+pub(crate) fn display_paths(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().map(|p| p.display().to_string()).collect()
+}
+
+pub(crate) fn referentials_json(r: &ReferentialPaths) -> serde_json::Value {
+    serde_json::json!({
+        "rules": r.rules.display().to_string(),
+        "lists": r.lists.display().to_string(),
+        "departement_regions": r.departement_regions.display().to_string(),
+        "taxonomy": r.taxonomy.as_ref().map(|p| p.display().to_string()),
+        "communes": r.communes.display().to_string(),
+        "departements": r.departements.display().to_string(),
+    })
+}
+
+/// The error of an ingest whose every row was rejected; the report is kept for reading.
+pub(crate) fn all_rejected(
+    out: &Path,
+    rejects_tmp: &Path,
+    summary: &IngestSummary,
+) -> crate::error::Error {
+    let report = rejects_path(out);
+    let _ = std::fs::rename(rejects_tmp, &report);
+    IngestError::File {
+        file: out.display().to_string(),
+        reason: format!(
+            "every one of the {} rows was rejected (see {}): the previous store is kept",
+            summary.rows_read,
+            report.display()
+        ),
+    }
+    .into()
+}
+
+/// Moves the rejects report of a published generation to its place beside the store.
+pub(crate) fn publish_rejects(out: &Path, rejects_tmp: &Path) -> Result<String> {
+    let report = rejects_path(out);
+    std::fs::rename(rejects_tmp, &report).map_err(|e| IngestError::Io {
+        path: report.display().to_string(),
+        source: e,
+    })?;
+    Ok(report.display().to_string())
+}
+
+/// An observation deleted by the input (change status D, or a `--delete` file row).
+pub(crate) struct Deletion {
+    pub id: String,
+    /// The file, as shown in rejects, and its line.
+    pub file: String,
+    pub line: u64,
+}
+
+/// The rows of one ingest or append as they are read: accepted records, deletions, the
+/// rejects report being written and the summary.
+pub(crate) struct Inputs {
+    pub collector: Collector,
+    pub deletions: Vec<Deletion>,
+    pub summary: IngestSummary,
+    /// Display names of the files read, by file index.
+    pub files: Vec<String>,
+    rejects: RejectWriter,
+    rejects_tmp: PathBuf,
+}
+
+impl Inputs {
+    /// Starts the rejects report for a store at `out`.
+    pub fn begin(out: &Path) -> Result<Self> {
+        let rejects_tmp =
+            rejects_path(out).with_extension(format!("csv.{}.tmp", std::process::id()));
+        let rejects = RejectWriter::create(&rejects_tmp)?;
+        Ok(Inputs {
+            collector: Collector::default(),
+            deletions: Vec::new(),
+            summary: IngestSummary::default(),
+            files: Vec::new(),
+            rejects,
+            rejects_tmp,
+        })
+    }
+
+    pub fn reject(&mut self, rej: &Reject, file_index: usize) -> Result<()> {
+        if let Some(f) = self.summary.files.get_mut(file_index) {
+            f.rejected += 1;
+        }
+        self.rejects.write(rej, &mut self.summary)
+    }
+
+    /// Reads, validates, locates and evaluates every row of `paths`.
+    pub fn read_occurrences(
+        &mut self,
+        paths: &[PathBuf],
+        srid: Srid,
+        mapping: Option<Arc<Mapping>>,
+        refs: &Referentials,
+        show_progress: bool,
+    ) -> Result<()> {
+        // Open every file first: a missing file or a bad header fails before anything is written.
+        let mut readers = Vec::with_capacity(paths.len());
+        for path in paths {
+            let i = self.files.len() as u32 + readers.len() as u32;
+            readers.push(open_reader_mapped(path, srid, i, mapping.clone())?);
+        }
+        let progress = progress_bar(show_progress);
+        for (k, reader) in readers.into_iter().enumerate() {
+            let path = paths[k].display().to_string();
+            let file_index = self.files.len();
+            self.files.push(path.clone());
+            self.summary.files.push(FileSummary {
+                path: path.clone(),
+                ..FileSummary::default()
+            });
+            // Reading (and parsing, in the reader) overlaps with locating the previous batch.
+            let (tx, rx) = mpsc::sync_channel(2);
+            let producer = std::thread::spawn(move || {
+                let mut reader = reader;
+                loop {
+                    let batch = reader.next_batch();
+                    let end = !matches!(batch, Ok(Some(_)));
+                    if tx.send(batch).is_err() || end {
+                        break;
+                    }
+                }
+            });
+            for batch in rx {
+                let Some(rows) = batch? else { break };
+                self.summary.files[file_index].rows += rows.len() as u64;
+                progress.inc(rows.len() as u64);
+                let located: Vec<Result<Located, Reject>> = rows
+                    .into_par_iter()
+                    .map(|row| locate(refs, row?, &path))
+                    .collect();
+                for r in located {
+                    match r {
+                        Ok(l) if l.occ.deleted => self.deletions.push(Deletion {
+                            id: l.occ.id,
+                            file: path.clone(),
+                            line: l.occ.origin.line,
+                        }),
+                        Ok(l) => self.collector.push(l),
+                        Err(rej) => self.reject(&rej, file_index)?,
+                    }
+                }
+            }
+            producer.join().map_err(|_| IngestError::File {
+                file: path.clone(),
+                reason: "reader thread panicked".into(),
+            })?;
+            self.summary.rows_read += self.summary.files[file_index].rows;
+        }
+        progress.finish_and_clear();
+        Ok(())
+    }
+
+    /// Rejects every later row giving an id already given (as a record or a deletion).
+    pub fn reject_duplicates(&mut self) -> Result<()> {
+        for (origin_index, first) in self.collector.duplicates() {
+            let o = self.collector.origins[origin_index];
+            let f = self.collector.origins[first];
+            let rej = Reject {
+                file: self.files[o.file as usize].clone(),
+                line: o.line,
+                field: "idSINPOccTax".into(),
+                reason: format!(
+                    "duplicate idSINPOccTax {:?}: already given at {}:{}",
+                    truncate(&self.collector.records[origin_index].id, 60),
+                    self.files[f.file as usize],
+                    f.line
+                ),
+            };
+            self.reject(&rej, o.file as usize)?;
+            self.collector.drop_record(origin_index);
+        }
+        // Deletions: an id deleted twice, or both given and deleted, is ambiguous.
+        let mut given: HashMap<&str, (String, u64)> = HashMap::new();
+        for (i, r) in self.collector.records.iter().enumerate() {
+            if !self.collector.removed[i] {
+                let o = self.collector.origins[i];
+                given.insert(&r.id, (self.files[o.file as usize].clone(), o.line));
+            }
+        }
+        let mut kept = Vec::with_capacity(self.deletions.len());
+        let mut rejects = Vec::new();
+        for d in std::mem::take(&mut self.deletions) {
+            if let Some((file, line)) = given.get(d.id.as_str()) {
+                rejects.push(Reject {
+                    file: d.file.clone(),
+                    line: d.line,
+                    field: "idSINPOccTax".into(),
+                    reason: format!(
+                        "duplicate idSINPOccTax {:?}: already given at {file}:{line}",
+                        truncate(&d.id, 60)
+                    ),
+                });
+                continue;
+            }
+            kept.push(d);
+        }
+        drop(given);
+        let mut seen: HashMap<String, (String, u64)> = HashMap::new();
+        for d in kept {
+            if let Some((file, line)) = seen.get(&d.id) {
+                rejects.push(Reject {
+                    file: d.file.clone(),
+                    line: d.line,
+                    field: "idSINPOccTax".into(),
+                    reason: format!(
+                        "duplicate idSINPOccTax {:?}: already given at {file}:{line}",
+                        truncate(&d.id, 60)
+                    ),
+                });
+                continue;
+            }
+            seen.insert(d.id.clone(), (d.file.clone(), d.line));
+            self.deletions.push(d);
+        }
+        for rej in rejects {
+            let index = self
+                .files
+                .iter()
+                .position(|f| *f == rej.file)
+                .unwrap_or(usize::MAX);
+            self.reject(&rej, index)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the rejects report and fills the summary: (summary, rejects report being
+    /// written, accepted records in input order, their dictionaries).
+    pub fn finish(
+        self,
+        today: Day,
+    ) -> Result<(IngestSummary, PathBuf, Vec<RecordRow>, Dictionaries)> {
+        let Inputs {
+            collector,
+            deletions,
+            mut summary,
+            rejects,
+            rejects_tmp,
+            ..
+        } = self;
+        summary.rejected = rejects.count;
+        rejects.finish()?;
+        summary.deletions = deletions.len() as u64;
+        let (records, mut dicts) = collector.into_parts();
+        dicts.deletions = deletions.into_iter().map(|d| d.id).collect();
+        summary.accepted = records.len() as u64;
+        for r in &records {
+            let steps = &dicts.timelines[r.timeline as usize];
+            let s = crate::sensitivity::timeline::at(steps, today);
+            *summary
+                .per_level
+                .entry(s.level.code().to_string())
+                .or_insert(0) += 1;
+            summary.alerts += u64::from(s.alert);
+        }
+        Ok((summary, rejects_tmp, records, dicts))
+    }
+}
+
+/// Locates a row and computes its sensitivity (deletions pass through untouched).
 fn locate(refs: &Referentials, occ: Occurrence, path: &str) -> Result<Located, Reject> {
+    if occ.deleted {
+        return Ok(Located {
+            occ,
+            commune: 0,
+            cd_ref: 0,
+            timeline: Vec::new(),
+        });
+    }
     let Some(commune) = refs.areas.locate(occ.lon, occ.lat) else {
         return Err(Reject {
             file: path.to_string(),
@@ -289,35 +490,70 @@ fn locate(refs: &Referentials, occ: Occurrence, path: &str) -> Result<Located, R
     };
     let c = &refs.areas.communes[commune as usize];
     let dept = &refs.areas.departements[c.departement as usize].code;
-    let tax_ref = refs.taxonomy.cd_ref(occ.cd_nom);
-    let cd_ref = tax_ref.or(occ.cd_ref).unwrap_or(occ.cd_nom);
-    // Every name the observation may be known by: a rule on any of them applies.
-    let mut taxa: Vec<u32> = Vec::with_capacity(8);
-    refs.taxonomy.lineage_into(occ.cd_nom, &mut taxa);
-    if let Some(r) = occ.cd_ref.filter(|r| !taxa.contains(r)) {
-        // The file's own cdRef (another TAXREF version, say) and its ancestors too.
-        taxa.push(r);
-        taxa.extend(refs.taxonomy.ancestors(r));
-    }
-    let timeline = refs.sensitivity.timeline(&SensitivityQuery {
-        departement: dept,
-        taxa: &taxa,
-        statut_biologique: occ.statut_biologique,
-        comportement: occ.comportement,
-        date_fin: occ.date_fin,
-        declared: occ.sensi_niveau,
-    });
+    let (cd_ref, timeline) = evaluate(
+        &refs.sensitivity,
+        &refs.taxonomy,
+        &EvaluationInput {
+            departement: dept,
+            cd_nom: occ.cd_nom,
+            cd_ref_given: occ.cd_ref,
+            statut_biologique: occ.statut_biologique,
+            comportement: occ.comportement,
+            date_fin: occ.date_fin,
+            declared: occ.sensi_niveau,
+        },
+    );
     Ok(Located {
         occ,
         commune,
         cd_ref,
-        timeline: timeline.steps,
+        timeline,
     })
+}
+
+/// What the sensitivity of one observation depends on, as the store keeps it.
+pub(crate) struct EvaluationInput<'a> {
+    pub departement: &'a str,
+    pub cd_nom: u32,
+    /// The file's own cdRef.
+    pub cd_ref_given: Option<u32>,
+    pub statut_biologique: Option<u8>,
+    pub comportement: Option<u8>,
+    pub date_fin: Day,
+    pub declared: Option<crate::sensitivity::SensiNiveau>,
+}
+
+/// The valid name (cd_ref) and sensitivity timeline of an observation: the one computation
+/// ingest, append and re-evaluation share.
+pub(crate) fn evaluate(
+    sensitivity: &SensitivityReferential,
+    taxonomy: &Taxonomy,
+    o: &EvaluationInput<'_>,
+) -> (u32, Vec<SensitivityStep>) {
+    let tax_ref = taxonomy.cd_ref(o.cd_nom);
+    let cd_ref = tax_ref.or(o.cd_ref_given).unwrap_or(o.cd_nom);
+    // Every name the observation may be known by: a rule on any of them applies.
+    let mut taxa: Vec<u32> = Vec::with_capacity(8);
+    taxonomy.lineage_into(o.cd_nom, &mut taxa);
+    if let Some(r) = o.cd_ref_given.filter(|r| !taxa.contains(r)) {
+        // The file's own cdRef (another TAXREF version, say) and its ancestors too.
+        taxa.push(r);
+        taxa.extend(taxonomy.ancestors(r));
+    }
+    let timeline = sensitivity.timeline(&SensitivityQuery {
+        departement: o.departement,
+        taxa: &taxa,
+        statut_biologique: o.statut_biologique,
+        comportement: o.comportement,
+        date_fin: o.date_fin,
+        declared: o.declared,
+    });
+    (cd_ref, timeline.steps)
 }
 
 /// Interns dictionary values and keeps rows in arrival order.
 #[derive(Default)]
-struct Collector {
+pub(crate) struct Collector {
     records: Vec<RecordRow>,
     origins: Vec<super::occurrence::Origin>,
     removed: Vec<bool>,
@@ -326,33 +562,33 @@ struct Collector {
     timelines: Interner<Vec<SensitivityStep>>,
 }
 
-struct Interner<K> {
-    index: HashMap<K, u32>,
-    values: Vec<K>,
+/// The dictionaries of accepted records, and the ids the input deletes.
+pub(crate) struct Dictionaries {
+    pub datasets: Vec<String>,
+    pub nom_cites: Vec<String>,
+    pub timelines: Vec<Vec<SensitivityStep>>,
+    pub deletions: Vec<String>,
 }
 
-impl<K> Default for Interner<K> {
-    fn default() -> Self {
-        Interner {
-            index: HashMap::new(),
-            values: Vec::new(),
+impl Dictionaries {
+    /// A segment of `records` (sorted here) deleting `tombstones`.
+    pub fn into_contents(
+        self,
+        records: Vec<RecordRow>,
+        areas: &AdminAreas,
+        tombstones: Vec<String>,
+        meta: String,
+    ) -> SegmentContents {
+        SegmentContents {
+            records: order::sort_records(areas, records),
+            datasets: self.datasets,
+            nom_cites: self.nom_cites,
+            timelines: self.timelines,
+            commune_departements: areas.communes.iter().map(|c| c.departement).collect(),
+            departement_count: areas.departements.len(),
+            tombstones,
+            meta,
         }
-    }
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Interner<K> {
-    fn intern<Q>(&mut self, key: &Q) -> u32
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
-        if let Some(i) = self.index.get(key) {
-            return *i;
-        }
-        let i = self.values.len() as u32;
-        self.values.push(key.to_owned());
-        self.index.insert(key.to_owned(), i);
-        i
     }
 }
 
@@ -380,6 +616,8 @@ impl Collector {
             ds_publique: o.ds_publique as u8,
             statut_biologique: o.statut_biologique.unwrap_or(ABSENT),
             comportement: o.comportement.unwrap_or(ABSENT),
+            cd_ref_given: o.cd_ref.unwrap_or(0),
+            declared: o.sensi_niveau.map_or(ABSENT, |l| l as u8),
             id: o.id,
         });
     }
@@ -413,118 +651,25 @@ impl Collector {
         self.removed[i] = true;
     }
 
-    fn into_contents(
-        self,
-        areas: &AdminAreas,
-        opts: &IngestOptions,
-        summary: &IngestSummary,
-    ) -> SegmentContents {
-        let rank = commune_ranks(areas);
-        let bounds = areas
-            .communes
-            .iter()
-            .fold(crate::geo::BBox::EMPTY, |b, c| b.union(&c.bbox));
-        let removed = self.removed;
-        let mut rows: Vec<(u64, RecordRow)> = self
+    /// The records not dropped, in input order, and the dictionaries they index.
+    fn into_parts(self) -> (Vec<RecordRow>, Dictionaries) {
+        let records = self
             .records
-            .into_par_iter()
-            .zip(removed.into_par_iter())
+            .into_iter()
+            .zip(self.removed)
             .filter(|(_, gone)| !gone)
-            .map(|(r, _)| {
-                let h = hilbert_key(&bounds, f64::from(r.lon_e7) / E7, f64::from(r.lat_e7) / E7);
-                (
-                    (u64::from(rank[r.commune as usize]) << 32) | u64::from(h),
-                    r,
-                )
-            })
+            .map(|(r, _)| r)
             .collect();
-        rows.par_sort_unstable_by_key(|(k, r)| (*k, r.date_debut));
-        let meta = serde_json::json!({
-            "kind": "full",
-            "occurrences": opts.occurrences.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "referentials": {
-                "rules": opts.referentials.rules.display().to_string(),
-                "lists": opts.referentials.lists.display().to_string(),
-                "departement_regions": opts.referentials.departement_regions.display().to_string(),
-                "taxonomy": opts.referentials.taxonomy.as_ref().map(|p| p.display().to_string()),
-                "communes": opts.referentials.communes.display().to_string(),
-                "departements": opts.referentials.departements.display().to_string(),
-            },
-            "rows_read": summary.rows_read,
-            "rejected": summary.rejected,
-        });
-        SegmentContents {
-            records: rows.into_iter().map(|(_, r)| r).collect(),
-            datasets: self.datasets.values,
-            nom_cites: self.nom_cites.values,
-            timelines: self.timelines.values,
-            commune_departements: areas.communes.iter().map(|c| c.departement).collect(),
-            departement_count: areas.departements.len(),
-            tombstones: Vec::new(),
-            meta: meta.to_string(),
-        }
-    }
-}
-
-/// Sort rank of each commune: departments in Hilbert order of their centres, then communes
-/// of a department in Hilbert order, so departments and communes are contiguous runs.
-fn commune_ranks(areas: &AdminAreas) -> Vec<u32> {
-    let bounds = areas
-        .communes
-        .iter()
-        .fold(crate::geo::BBox::EMPTY, |b, c| b.union(&c.bbox));
-    let centre = |b: &crate::geo::BBox| {
-        hilbert_key(
-            &bounds,
-            (b.min[0] + b.max[0]) / 2.0,
-            (b.min[1] + b.max[1]) / 2.0,
-        )
-    };
-    let dept_key: Vec<u32> = areas.departements.iter().map(|d| centre(&d.bbox)).collect();
-    let mut order: Vec<usize> = (0..areas.communes.len()).collect();
-    order.sort_by_key(|&i| {
-        let c = &areas.communes[i];
         (
-            dept_key[c.departement as usize],
-            c.departement,
-            centre(&c.bbox),
-            i,
+            records,
+            Dictionaries {
+                datasets: self.datasets.into_values(),
+                nom_cites: self.nom_cites.into_values(),
+                timelines: self.timelines.into_values(),
+                deletions: Vec::new(),
+            },
         )
-    });
-    let mut rank = vec![0u32; areas.communes.len()];
-    for (r, i) in order.into_iter().enumerate() {
-        rank[i] = r as u32;
     }
-    rank
-}
-
-/// Position on a 2^16 × 2^16 Hilbert curve over `bounds`.
-fn hilbert_key(bounds: &crate::geo::BBox, lon: f64, lat: f64) -> u32 {
-    const N: u32 = 1 << 16;
-    let scale = |v: f64, lo: f64, hi: f64| {
-        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
-        ((t * f64::from(N - 1)).round().clamp(0.0, f64::from(N - 1))) as u32
-    };
-    let (mut x, mut y) = (
-        scale(lon, bounds.min[0], bounds.max[0]),
-        scale(lat, bounds.min[1], bounds.max[1]),
-    );
-    let mut d: u32 = 0;
-    let mut s = N / 2;
-    while s > 0 {
-        let rx = u32::from(x & s > 0);
-        let ry = u32::from(y & s > 0);
-        d = d.wrapping_add(s.wrapping_mul(s).wrapping_mul((3 * rx) ^ ry));
-        if ry == 0 {
-            if rx == 1 {
-                x = N - 1 - x;
-                y = N - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -619,26 +764,6 @@ fn progress_bar(show: bool) -> indicatif::ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hilbert_key_is_a_bijection_on_a_small_grid_and_neighbours_stay_close() {
-        let b = crate::geo::BBox {
-            min: [0.0, 0.0],
-            max: [65535.0, 65535.0],
-        };
-        let mut seen = std::collections::HashSet::new();
-        for x in 0..64 {
-            for y in 0..64 {
-                assert!(seen.insert(hilbert_key(&b, f64::from(x), f64::from(y))));
-            }
-        }
-        // Consecutive curve positions are adjacent cells: the first 4 form the 2×2 corner.
-        let mut first: Vec<u32> = (0..2)
-            .flat_map(|x| (0..2).map(move |y| hilbert_key(&b, f64::from(x), f64::from(y))))
-            .collect();
-        first.sort_unstable();
-        assert_eq!(first, vec![0, 1, 2, 3]);
-    }
 
     #[test]
     fn rejects_report_sits_beside_the_store() {

@@ -23,7 +23,8 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: segments keep the file's own cdRef and sensiNiveau (inputs of re-evaluation).
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 64;
 const TABLE_ENTRY_LEN: usize = 32;
 const ALIGN: usize = 64;

@@ -7,9 +7,12 @@
 #![deny(unsafe_code)]
 
 pub mod areas;
+pub mod compact;
 pub mod container;
+pub mod dict;
 pub mod manifest;
 mod mmap;
+pub mod order;
 pub mod segment;
 
 pub use areas::AreasFile;
@@ -229,6 +232,8 @@ mod tests {
                 ds_publique: 0,
                 statut_biologique: segment::ABSENT,
                 comportement: segment::ABSENT,
+                cd_ref_given: 0,
+                declared: segment::ABSENT,
             })
             .collect();
         SegmentContents {

@@ -7,7 +7,7 @@
 //!
 //! Fixed bytes per record: position 8, taxa 8, dates 6, commune 2, sensitivity timeline 4,
 //! dataset 4, cited name 4, producer level / public status / biological status /
-//! behaviour 4 = 40, plus the id string and ¼ byte of index.
+//! behaviour 4, the file's own cdRef and sensiNiveau 5 (re-evaluation inputs) = 45, plus the id string and ¼ byte of index.
 #![forbid(unsafe_code)]
 
 use super::container::{Container, ContainerWriter, Magic};
@@ -44,6 +44,8 @@ mod id {
     pub const DS_PUBLIQUE: u32 = 21;
     pub const STATUT_BIO: u32 = 22;
     pub const COMPORTEMENT: u32 = 23;
+    pub const CD_REF_GIVEN: u32 = 24;
+    pub const DECLARED: u32 = 25;
     pub const ID_OFFSETS: u32 = 30;
     pub const ID_BLOB: u32 = 31;
     pub const DATASET_OFFSETS: u32 = 32;
@@ -114,6 +116,12 @@ pub struct RecordRow {
     pub ds_publique: u8,
     pub statut_biologique: u8,
     pub comportement: u8,
+    /// The file's own `cdRef` (0: not given). Kept apart from `cd_ref` (the taxonomy's) because
+    /// the sensitivity algorithm also matches rules on it: re-evaluation needs it.
+    pub cd_ref_given: u32,
+    /// The file's own `sensiNiveau` as a [`SensiNiveau`] byte ([`ABSENT`]: not given). The
+    /// timeline only keeps it where it beat the computed level; re-evaluation needs it whole.
+    pub declared: u8,
 }
 
 /// Everything a segment file holds. `records` must be sorted so that each commune's records
@@ -172,6 +180,8 @@ pub fn write_segment(path: &Path, contents: &SegmentContents) -> Result<u64, Sto
     w.add(id::DS_PUBLIQUE, &column(r, |x| x.ds_publique));
     w.add(id::STATUT_BIO, &column(r, |x| x.statut_biologique));
     w.add(id::COMPORTEMENT, &column(r, |x| x.comportement));
+    w.add(id::CD_REF_GIVEN, &column(r, |x| x.cd_ref_given));
+    w.add(id::DECLARED, &column(r, |x| x.declared));
     push_strings(
         &mut w,
         id::ID_OFFSETS,
@@ -324,6 +334,8 @@ pub struct Segment {
     ds_publique: Range<usize>,
     statut_bio: Range<usize>,
     comportement: Range<usize>,
+    cd_ref_given: Range<usize>,
+    declared: Range<usize>,
     ids: Strings,
     datasets: Strings,
     nom_cites: Strings,
@@ -419,6 +431,8 @@ impl Segment {
             ds_publique: col(id::DS_PUBLIQUE, "ds_publique", 1)?,
             statut_bio: col(id::STATUT_BIO, "statut_bio", 1)?,
             comportement: col(id::COMPORTEMENT, "comportement", 1)?,
+            cd_ref_given: col(id::CD_REF_GIVEN, "cd_ref_given", 4)?,
+            declared: col(id::DECLARED, "declared", 1)?,
             ids: Strings::open(&c, id::ID_OFFSETS, id::ID_BLOB, "ids")?,
             datasets: Strings::open(&c, id::DATASET_OFFSETS, id::DATASET_BLOB, "datasets")?,
             nom_cites: Strings::open(&c, id::NOM_CITE_OFFSETS, id::NOM_CITE_BLOB, "nom_cites")?,
@@ -567,6 +581,58 @@ impl Segment {
     pub fn comportement(&self) -> &[u8] {
         self.c.slice(&self.comportement)
     }
+    /// The file's own `cdRef` (0: not given).
+    pub fn cd_ref_given(&self) -> &[u32] {
+        self.c.slice(&self.cd_ref_given)
+    }
+    /// The file's own `sensiNiveau` byte ([`ABSENT`]: not given).
+    pub fn declared(&self) -> &[u8] {
+        self.c.slice(&self.declared)
+    }
+
+    /// Record `i` as a row to write again (compaction, re-evaluation); dictionary indexes are
+    /// this segment's and must be remapped by the caller.
+    pub fn row(&self, i: usize) -> RecordRow {
+        RecordRow {
+            id: self.id(i).to_string(),
+            lon_e7: self.lon_e7()[i],
+            lat_e7: self.lat_e7()[i],
+            cd_nom: self.cd_nom()[i],
+            cd_ref: self.cd_ref()[i],
+            date_debut: self.date_debut()[i],
+            date_span: self.date_span()[i],
+            commune: self.commune()[i],
+            timeline: self.timeline()[i],
+            dataset: self.dataset()[i],
+            nom_cite: self.nom_cite()[i],
+            producer: self.producer()[i],
+            ds_publique: self.ds_publique()[i],
+            statut_biologique: self.statut_biologique()[i],
+            comportement: self.comportement()[i],
+            cd_ref_given: self.cd_ref_given()[i],
+            declared: self.declared()[i],
+        }
+    }
+
+    /// Entries of the datasets table.
+    pub fn dataset_count(&self) -> usize {
+        self.datasets.len(&self.c)
+    }
+
+    /// Entries of the cited names table.
+    pub fn nom_cite_count(&self) -> usize {
+        self.nom_cites.len(&self.c)
+    }
+
+    /// Dictionary value `d` of the datasets table.
+    pub fn dataset_value(&self, d: u32) -> &str {
+        self.datasets.get(&self.c, d as usize)
+    }
+
+    /// Dictionary value `n` of the cited names table.
+    pub fn nom_cite_value(&self, n: u32) -> &str {
+        self.nom_cites.get(&self.c, n as usize)
+    }
 
     pub fn date_fin(&self, i: usize) -> Day {
         Day(self.date_debut()[i].0 + i32::from(self.date_span()[i]))
@@ -590,7 +656,12 @@ impl Segment {
 
     /// The sensitivity steps of record `i`.
     pub fn steps(&self, i: usize) -> &[StoredStep] {
-        let t = self.timeline()[i] as usize;
+        self.timeline_value(self.timeline()[i])
+    }
+
+    /// Timeline `t` of this segment's timeline table.
+    pub fn timeline_value(&self, t: u32) -> &[StoredStep] {
+        let t = t as usize;
         let o = self.c.slice::<u32>(&self.timeline_offsets);
         &self.c.slice::<StoredStep>(&self.timeline_steps)[o[t] as usize..o[t + 1] as usize]
     }
@@ -683,6 +754,8 @@ mod tests {
             ds_publique: (i % 5) as u8,
             statut_biologique: ABSENT,
             comportement: 3,
+            cd_ref_given: (i % 3) as u32,
+            declared: if i % 2 == 0 { ABSENT } else { 3 },
         }
     }
 
@@ -747,6 +820,7 @@ mod tests {
                 prop_assert_eq!(s.nom_cite_text(i), c.nom_cites[r.nom_cite as usize].as_str());
                 prop_assert_eq!(s.producer()[i], r.producer);
                 prop_assert_eq!(s.ds_publique()[i], r.ds_publique);
+                prop_assert_eq!(&s.row(i), r);
                 let steps: Vec<SensitivityStep> = s.steps(i).iter().map(|x| x.to_step()).collect();
                 prop_assert_eq!(&steps, &c.timelines[r.timeline as usize]);
             }

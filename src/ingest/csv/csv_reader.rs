@@ -14,6 +14,7 @@
 //! as the `\n` ending it is consumed) minus the newlines inside its quoted fields.
 
 use crate::ingest::fields::{self, ColumnMap, Geometry, RawRecord, RawValue, BATCH_SIZE};
+use crate::ingest::mapping::Mapping;
 use crate::ingest::occurrence::Origin;
 use crate::ingest::{IngestError, Occurrence, OccurrenceReader, Reject, Srid};
 use csv::ByteRecord;
@@ -21,6 +22,7 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The header line is looked for in this many first bytes.
 const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -35,6 +37,7 @@ pub struct CsvOccurrenceReader {
     file: String,
     reader: csv::Reader<LfInput>,
     columns: ColumnMap,
+    mapping: Option<Arc<Mapping>>,
     header_len: usize,
     delimiter: u8,
     srid: Srid,
@@ -54,19 +57,38 @@ pub struct CsvOccurrenceReader {
 impl CsvOccurrenceReader {
     /// Opens a CSV file; `srid` is the reference system of its `geometrie` (WKT) column.
     pub fn open(path: &Path, srid: Srid) -> Result<Self, IngestError> {
+        Self::open_mapped(path, srid, None)
+    }
+
+    /// [`CsvOccurrenceReader::open`] under a column mapping file.
+    pub fn open_mapped(
+        path: &Path,
+        srid: Srid,
+        mapping: Option<Arc<Mapping>>,
+    ) -> Result<Self, IngestError> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|source| IngestError::Io {
             path: name.clone(),
             source,
         })?;
-        Self::from_reader(name, file, srid)
+        Self::from_reader_mapped(name, file, srid, mapping)
     }
 
     /// Reads CSV from any byte stream; `name` stands for the file in rejects and errors.
     pub fn from_reader(
         name: impl Into<String>,
+        input: impl Read + Send + 'static,
+        srid: Srid,
+    ) -> Result<Self, IngestError> {
+        Self::from_reader_mapped(name, input, srid, None)
+    }
+
+    /// [`CsvOccurrenceReader::from_reader`] under a column mapping file.
+    pub fn from_reader_mapped(
+        name: impl Into<String>,
         mut input: impl Read + Send + 'static,
         srid: Srid,
+        mapping: Option<Arc<Mapping>>,
     ) -> Result<Self, IngestError> {
         let file = name.into();
         let io_error = |source| IngestError::Io {
@@ -99,12 +121,11 @@ impl CsvOccurrenceReader {
             .map(|h| String::from_utf8_lossy(h).into_owned())
             .collect();
         let columns =
-            ColumnMap::from_names(names.iter().map(String::as_str)).map_err(|reason| {
-                IngestError::File {
+            ColumnMap::from_names_mapped(names.iter().map(String::as_str), mapping.as_deref())
+                .map_err(|reason| IngestError::File {
                     file: file.clone(),
                     reason,
-                }
-            })?;
+                })?;
         if let Some(reason) = columns.missing_required(true) {
             return Err(IngestError::File {
                 file,
@@ -119,6 +140,7 @@ impl CsvOccurrenceReader {
             file,
             reader,
             columns,
+            mapping,
             header_len: headers.len(),
             delimiter,
             srid,
@@ -226,6 +248,7 @@ impl OccurrenceReader for CsvOccurrenceReader {
         let rows = RowContext {
             file: &self.file,
             columns: &self.columns,
+            mapping: self.mapping.as_deref(),
             header_len: self.header_len,
             srid: self.srid,
             file_index: self.file_index,
@@ -254,6 +277,7 @@ impl OccurrenceReader for CsvOccurrenceReader {
 struct RowContext<'a> {
     file: &'a str,
     columns: &'a ColumnMap,
+    mapping: Option<&'a Mapping>,
     header_len: usize,
     srid: Srid,
     file_index: u32,
@@ -294,6 +318,9 @@ impl RowContext<'_> {
                 Err(_) => RawValue::Unsupported("text that is not valid UTF-8"),
             };
             raw.set(field, value);
+        }
+        if let Some(m) = self.mapping {
+            m.apply(&mut raw);
         }
         let origin = Origin {
             file: self.file_index,

@@ -11,6 +11,7 @@
 //! file order (the spatial-index order when the file has an index).
 
 use crate::ingest::fields::{ColumnMap, Field, OwnedGeometry, OwnedRecord, OwnedValue, BATCH_SIZE};
+use crate::ingest::mapping::Mapping;
 use crate::ingest::occurrence::Origin;
 use crate::ingest::{IngestError, Occurrence, OccurrenceReader, Reject, Srid};
 use flatgeobuf::{ColumnType, Feature, GeometryType, Header};
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// FlatGeobuf's magic bytes are `fgb`, the major version, `fgb`, a patch byte.
 const MAGIC: &[u8; 3] = b"fgb";
@@ -38,6 +40,7 @@ pub struct FgbOccurrenceReader {
     srid: Srid,
     /// From the header; 0 when unknown (then features run to the end of the file).
     features_count: u64,
+    mapping: Option<Arc<Mapping>>,
     file_index: u32,
     batch_size: usize,
     /// Raw features (size prefix included) of the current batch, reused.
@@ -49,18 +52,32 @@ pub struct FgbOccurrenceReader {
 
 impl FgbOccurrenceReader {
     pub fn open(path: &Path) -> Result<Self, IngestError> {
+        Self::open_mapped(path, None)
+    }
+
+    /// [`FgbOccurrenceReader::open`] under a column mapping file.
+    pub fn open_mapped(path: &Path, mapping: Option<Arc<Mapping>>) -> Result<Self, IngestError> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|source| IngestError::Io {
             path: name.clone(),
             source,
         })?;
-        Self::from_reader(name, BufReader::with_capacity(1 << 20, file))
+        Self::from_reader_mapped(name, BufReader::with_capacity(1 << 20, file), mapping)
     }
 
     /// Reads FlatGeobuf from any byte stream; `name` stands for the file in rejects.
     pub fn from_reader(
         name: impl Into<String>,
         input: impl Read + Send + 'static,
+    ) -> Result<Self, IngestError> {
+        Self::from_reader_mapped(name, input, None)
+    }
+
+    /// [`FgbOccurrenceReader::from_reader`] under a column mapping file.
+    pub fn from_reader_mapped(
+        name: impl Into<String>,
+        input: impl Read + Send + 'static,
+        mapping: Option<Arc<Mapping>>,
     ) -> Result<Self, IngestError> {
         let file = name.into();
         let mut input: Box<dyn Read + Send> = Box::new(input);
@@ -100,8 +117,11 @@ impl FgbOccurrenceReader {
                     .collect()
             })
             .unwrap_or_default();
-        let map = ColumnMap::from_names(names_and_types.iter().map(|(n, _)| n.as_str()))
-            .map_err(file_error)?;
+        let map = ColumnMap::from_names_mapped(
+            names_and_types.iter().map(|(n, _)| n.as_str()),
+            mapping.as_deref(),
+        )
+        .map_err(file_error)?;
         if let Some(reason) = map.missing_required(false) {
             return Err(file_error(reason));
         }
@@ -122,6 +142,7 @@ impl FgbOccurrenceReader {
             file,
             input,
             columns,
+            mapping,
             geometry_type: header.geometry_type(),
             srid,
             features_count,
@@ -220,6 +241,7 @@ impl OccurrenceReader for FgbOccurrenceReader {
         );
         self.next_feature += n as u64;
         let (columns, geometry_type) = (&self.columns, self.geometry_type);
+        let mapping = self.mapping.as_deref();
         let batch = self.buffers[..n]
             .par_iter()
             .enumerate()
@@ -229,7 +251,11 @@ impl OccurrenceReader for FgbOccurrenceReader {
                     file: file_index,
                     line: first + i as u64,
                 };
-                decode(columns, geometry_type, buffer).validate(srid, origin, file)
+                let mut row = decode(columns, geometry_type, buffer);
+                if let Some(m) = mapping {
+                    m.apply_owned(&mut row);
+                }
+                row.validate(srid, origin, file)
             })
             .collect();
         Ok(Some(batch))

@@ -12,6 +12,7 @@
 //! Memory stays at about two batches whatever the file size.
 
 use crate::ingest::fields::{Field, OwnedGeometry, OwnedRecord, OwnedValue, BATCH_SIZE};
+use crate::ingest::mapping::Mapping;
 use crate::ingest::occurrence::Origin;
 use crate::ingest::{IngestError, Occurrence, OccurrenceReader, Reject, Srid};
 use rayon::prelude::*;
@@ -22,6 +23,13 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+thread_local! {
+    /// The column mapping of the file the current parsing thread reads (each file has its
+    /// own thread), consulted for every property name and recoded value.
+    static MAPPING: std::cell::RefCell<Option<Arc<Mapping>>> = const { std::cell::RefCell::new(None) };
+}
 
 /// What the parsing thread sends.
 enum Message {
@@ -46,12 +54,17 @@ impl GeoJsonOccurrenceReader {
     /// Opens a GeoJSON file. Coordinates are WGS84 (RFC 7946), unless a legacy `crs` member
     /// placed before `features` names EPSG:2154.
     pub fn open(path: &Path) -> Result<Self, IngestError> {
+        Self::open_mapped(path, None)
+    }
+
+    /// [`GeoJsonOccurrenceReader::open`] under a column mapping file.
+    pub fn open_mapped(path: &Path, mapping: Option<Arc<Mapping>>) -> Result<Self, IngestError> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|source| IngestError::Io {
             path: name.clone(),
             source,
         })?;
-        Self::from_reader(name, file)
+        Self::start(name, file, BATCH_SIZE, mapping)
     }
 
     /// Reads GeoJSON from any byte stream; `name` stands for the file in rejects.
@@ -59,7 +72,7 @@ impl GeoJsonOccurrenceReader {
         name: impl Into<String>,
         input: impl Read + Send + 'static,
     ) -> Result<Self, IngestError> {
-        Self::start(name.into(), input, BATCH_SIZE)
+        Self::start(name.into(), input, BATCH_SIZE, None)
     }
 
     /// Sets the index of this file in the ingest's file list ([`Origin::file`]).
@@ -72,12 +85,16 @@ impl GeoJsonOccurrenceReader {
         file: String,
         input: impl Read + Send + 'static,
         batch_size: usize,
+        mapping: Option<Arc<Mapping>>,
     ) -> Result<Self, IngestError> {
         let (sender, batches) = sync_channel(0);
         let thread_file = file.clone();
         std::thread::Builder::new()
             .name("geojson-reader".into())
-            .spawn(move || parse_file(thread_file, input, batch_size.max(1), sender))
+            .spawn(move || {
+                MAPPING.with(|m| *m.borrow_mut() = mapping);
+                parse_file(thread_file, input, batch_size.max(1), sender)
+            })
             .map_err(|source| IngestError::Io {
                 path: file.clone(),
                 source,
@@ -461,7 +478,8 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            let PropertyValue(value) = map.next_value::<PropertyValue>()?;
+            let PropertyValue(mut value) = map.next_value::<PropertyValue>()?;
+            recode(field, &mut value);
             if value.is_absent() {
                 continue; // null is the same as no property
             }
@@ -480,6 +498,25 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
     }
 }
 
+/// Recodes `value` of `field` by the thread's mapping, if it lists it.
+fn recode(field: Field, value: &mut OwnedValue) {
+    MAPPING.with(|m| {
+        let m = m.borrow();
+        let Some(m) = m.as_ref().filter(|m| m.recodes(field)) else {
+            return;
+        };
+        let text = match value {
+            OwnedValue::Text(t) => t.clone(),
+            OwnedValue::Int(i) => i.to_string(),
+            _ => return,
+        };
+        let mapped = m.value(field, &text);
+        if mapped != text {
+            *value = OwnedValue::Text(mapped.to_string());
+        }
+    });
+}
+
 /// A property name, as the field it gives (if any).
 struct PropertyKey(Option<Field>);
 
@@ -492,7 +529,11 @@ impl<'de> Deserialize<'de> for PropertyKey {
                 f.write_str("a property name")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PropertyKey, E> {
-                Ok(PropertyKey(Field::from_column_name(v)))
+                let field = MAPPING.with(|m| match m.borrow().as_ref() {
+                    Some(m) => m.field_of(v),
+                    None => Field::from_column_name(v),
+                });
+                Ok(PropertyKey(field))
             }
         }
         d.deserialize_str(KeyVisitor)

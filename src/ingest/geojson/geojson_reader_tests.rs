@@ -255,6 +255,7 @@ fn invalid_json_is_a_file_error_after_the_good_batches() {
         "cut.geojson".into(),
         Cursor::new(cut.as_bytes().to_vec()),
         100,
+        None,
     )
     .unwrap();
     let mut good = 0;
@@ -274,10 +275,14 @@ fn invalid_json_is_a_file_error_after_the_good_batches() {
 fn batches_keep_feature_order_and_file_index() {
     let table = test_support::sample_table();
     let text = feature_collection(&table, "lon_wgs84", "lat_wgs84");
-    let mut reader =
-        GeoJsonOccurrenceReader::start("b.geojson".into(), Cursor::new(text.into_bytes()), 300)
-            .unwrap()
-            .with_file_index(3);
+    let mut reader = GeoJsonOccurrenceReader::start(
+        "b.geojson".into(),
+        Cursor::new(text.into_bytes()),
+        300,
+        None,
+    )
+    .unwrap()
+    .with_file_index(3);
     let mut sizes = Vec::new();
     let mut lines = Vec::new();
     while let Some(batch) = reader.next_batch().unwrap() {
@@ -297,9 +302,13 @@ fn batches_keep_feature_order_and_file_index() {
 fn dropping_the_reader_early_is_fine() {
     let table = test_support::sample_table();
     let text = feature_collection(&table, "lon_wgs84", "lat_wgs84");
-    let mut reader =
-        GeoJsonOccurrenceReader::start("d.geojson".into(), Cursor::new(text.into_bytes()), 10)
-            .unwrap();
+    let mut reader = GeoJsonOccurrenceReader::start(
+        "d.geojson".into(),
+        Cursor::new(text.into_bytes()),
+        10,
+        None,
+    )
+    .unwrap();
     assert_eq!(reader.next_batch().unwrap().unwrap().len(), 10);
     drop(reader); // the parsing thread sees the closed channel and stops
 }
