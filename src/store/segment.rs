@@ -755,7 +755,7 @@ mod tests {
             statut_biologique: ABSENT,
             comportement: 3,
             cd_ref_given: (i % 3) as u32,
-            declared: if i % 2 == 0 { ABSENT } else { 3 },
+            declared: if i.is_multiple_of(2) { ABSENT } else { 3 },
         }
     }
 

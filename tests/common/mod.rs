@@ -256,5 +256,6 @@ pub fn config(dir: &Path, min_precision: &str) -> PathBuf {
     p
 }
 pub mod browser;
+pub mod delta;
 pub mod moves;
 pub mod oracle;
