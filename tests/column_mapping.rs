@@ -220,3 +220,52 @@ fn an_unknown_target_field_names_the_mapping_file_line_and_key() {
     );
     assert!(!dir.path().join("s").exists(), "nothing is written");
 }
+
+#[test]
+fn geojson_properties_are_mapped_and_recoded_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = csv::Reader::from_path(sample()).unwrap();
+    let features: Vec<serde_json::Value> = r
+        .records()
+        .take(50)
+        .map(|rec| {
+            let rec = rec.unwrap();
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [
+                    rec[8].parse::<f64>().unwrap(), rec[9].parse::<f64>().unwrap()
+                ]},
+                "properties": {
+                    "uuid_obs": &rec[1],
+                    "cd_nom": rec[4].parse::<u32>().unwrap(),
+                    "date_min": &rec[6],
+                    "statut": "Reproduction",
+                }
+            })
+        })
+        .collect();
+    let path = dir.path().join("export.geojson");
+    std::fs::write(
+        &path,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    let own = dir.path().join("m.toml");
+    std::fs::write(
+        &own,
+        "[columns]\nidSINPOccTax = \"uuid_obs\"\noccStatutBiologique = \"statut\"\n\n\
+         [values.occStatutBiologique]\n\"reproduction\" = 3\n",
+    )
+    .unwrap();
+    let e = ingest_with(&path, &dir.path().join("s1"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("every one of the 50 rows was rejected"), "{e}");
+    let store = dir.path().join("s2");
+    let s = ingest_with(&path, &store, Some(own)).unwrap();
+    assert_eq!((s.accepted, s.rejected), (50, 0));
+    let st = Store::open(&store).unwrap();
+    assert!(st
+        .live_records()
+        .all(|(si, i)| st.segments()[si].statut_biologique()[i] == 3));
+}

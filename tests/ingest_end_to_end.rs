@@ -143,7 +143,7 @@ fn real_sample_to_store_and_back_through_the_sensitivity_report() {
         serde_json::from_str(&ok(&["info", "--json", "--store", store.to_str().unwrap()])).unwrap();
     assert_eq!(info["records"], 1000);
     assert_eq!(info["live_records"], 1000);
-    assert_eq!(info["format_version"], 1);
+    assert_eq!(info["format_version"], 2);
     assert_eq!(info["generation"], 1);
     assert_eq!(info["first_date"], "2000-01-10");
     assert_eq!(info["last_date"], "2017-10-02");

@@ -52,6 +52,7 @@ pub fn run_append(opts: &AppendOptions) -> Result<IngestSummary> {
         taxonomy,
     };
     let mut inputs = Inputs::begin(&opts.store)?;
+    let _cleanup = inputs.cleanup_guard();
     inputs.read_occurrences(
         &opts.occurrences,
         opts.srid,

@@ -165,6 +165,7 @@ pub fn run(opts: &IngestOptions) -> Result<IngestSummary> {
     let mapping = load_mapping(opts.mapping.as_deref())?;
     let refs = load_referentials(&opts.referentials)?;
     let mut inputs = Inputs::begin(&opts.out)?;
+    let _cleanup = inputs.cleanup_guard();
     inputs.read_occurrences(&opts.occurrences, opts.srid, mapping, &refs, opts.progress)?;
     inputs.reject_duplicates()?;
     // A full ingest holds the platform's current data: a deleted row is simply not stored.
@@ -252,6 +253,15 @@ pub(crate) fn publish_rejects(out: &Path, rejects_tmp: &Path) -> Result<String> 
     Ok(report.display().to_string())
 }
 
+/// A temporary file removed on drop (a no-op once it has been renamed).
+pub(crate) struct TmpFile(PathBuf);
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// An observation deleted by the input (change status D, or a `--delete` file row).
 pub(crate) struct Deletion {
     pub id: String,
@@ -286,6 +296,12 @@ impl Inputs {
             rejects,
             rejects_tmp,
         })
+    }
+
+    /// Removes the rejects report being written when dropped before it is moved to its
+    /// place (a failed ingest or append leaves no stray file).
+    pub fn cleanup_guard(&self) -> TmpFile {
+        TmpFile(self.rejects_tmp.clone())
     }
 
     pub fn reject(&mut self, rej: &Reject, file_index: usize) -> Result<()> {
