@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 pub struct TileKey {
     /// "public", or the agent's grants in a canonical text form.
     pub rights: Arc<str>,
-    pub generation: u64,
+    /// The served generation's serial ([`super::Loaded::serial`]): a new generation
+    /// never meets an entry of an older one.
+    pub serial: u64,
     /// Sensitivity is evaluated per day: yesterday's tiles are not today's.
     pub day: i32,
     pub z: u8,
@@ -87,6 +89,13 @@ impl TileCache {
             });
             g.bytes -= freed;
         }
+    }
+
+    /// Drops every entry not of generation `serial` (called after a hot reload).
+    pub fn retain_serial(&self, serial: u64) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        g.map.retain(|k, _| k.serial == serial);
+        g.bytes = g.map.values().map(|(e, _)| e.bytes()).sum();
     }
 
     pub fn len(&self) -> usize {

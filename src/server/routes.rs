@@ -2,7 +2,7 @@
 //! never on what the store holds: nothing reveals whether a hidden record exists.
 
 use super::cache::{TileEntry, TileKey};
-use super::{assets, AppState};
+use super::{assets, AppState, Loaded};
 use crate::access::view::{AccessContext, RecordFilter};
 use crate::access::Caller;
 use crate::date::Day;
@@ -10,7 +10,7 @@ use crate::geo::webmercator::TileId;
 use crate::tiles::mvt::TileEncoder;
 use crate::tiles::render::{self, AggregateMode, TileRequest, BUFFER, EXTENT};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -108,7 +108,8 @@ async fn style(Path(file): Path<String>) -> Response {
 async fn health(State(s): State<Arc<AppState>>) -> Response {
     let body = serde_json::json!({
         "status": "ok",
-        "generation": s.loaded.store.manifest().generation,
+        "generation": s.current().generation(),
+        "reload": if s.last_reload_error().is_some() { "failed: serving the previous generation" } else { "ok" },
     });
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -123,7 +124,7 @@ fn truncate(s: &str) -> String {
 
 /// The filters of a tile request, validated, with taxa expanded to their descendants.
 fn parse_filter(
-    s: &AppState,
+    l: &Loaded,
     query: Option<&str>,
 ) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
     let q = query.unwrap_or("");
@@ -161,7 +162,7 @@ fn parse_filter(
                         ))
                     })?;
                     set.insert(cd);
-                    set.extend(s.loaded.taxonomy.descendants(cd));
+                    set.extend(l.taxonomy.descendants(cd));
                 }
             }
             "from" => from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?),
@@ -251,13 +252,15 @@ async fn tile(
         y.parse().map_err(|_| out_of_range())?,
     );
     let tile = TileId::new(z, x, y).ok_or_else(out_of_range)?;
-    let (filter, aggregate, filter_key) = parse_filter(&s, query.as_deref())?;
+    // One generation for the whole request: filter expansion, cache key and rendering.
+    let loaded = s.current();
+    let (filter, aggregate, filter_key) = parse_filter(&loaded, query.as_deref())?;
     let caller = caller(&s, &headers)?;
     let public = caller == Caller::Public;
     let today = Day::today();
     let key = TileKey {
         rights: rights_key(&caller),
-        generation: s.loaded.store.manifest().generation,
+        serial: loaded.serial(),
         day: today.0,
         z,
         x,
@@ -268,9 +271,9 @@ async fn tile(
         Some(e) => e,
         None => {
             let state = s.clone();
+            let l = loaded.clone();
             let e = tokio::task::spawn_blocking(move || {
-                let l = &state.loaded;
-                let index = state.day_index(today);
+                let index = state.day_index(&l, today);
                 let ctx =
                     AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
                         .with_index(Some(&index));
@@ -296,7 +299,20 @@ async fn tile(
             e
         }
     };
-    Ok(tile_response(&entry, public, &headers))
+    Ok(with_generation(
+        tile_response(&entry, public, &headers),
+        &loaded,
+    ))
+}
+
+/// Names the store generation a response was computed from (`X-Flou-Generation`): a client
+/// (and the hot-reload test) can tell which generation answered.
+pub fn with_generation(mut r: Response, loaded: &Loaded) -> Response {
+    r.headers_mut().insert(
+        HeaderName::from_static("x-flou-generation"),
+        HeaderValue::from(loaded.generation()),
+    );
+    r
 }
 
 fn entry_of(raw: Vec<u8>) -> TileEntry {
@@ -363,7 +379,8 @@ async fn tilejson(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     // Validate the filters now so a viewer learns of a bad one here, not per tile.
-    parse_filter(&s, query.as_deref())?;
+    let loaded = s.current();
+    parse_filter(&loaded, query.as_deref())?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -381,7 +398,7 @@ async fn tilejson(
     };
     let qs = query.map(|q| format!("?{q}")).unwrap_or_default();
     // Bounds and centre of the areas (public geography), never of the observations.
-    let areas = s.loaded.store.areas();
+    let areas = loaded.store.areas();
     let b = (0..areas.departement_count()).fold(crate::geo::BBox::EMPTY, |b, d| {
         b.union(&areas.departement_bbox(d))
     });
