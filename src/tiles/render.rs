@@ -14,7 +14,7 @@
 //! A unit's counts are the same in every tile that shows it: a unit is drawn with all the
 //! records assigned to it, whichever tile asks.
 
-use crate::access::diffusion::DiffusionArea;
+use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
 use crate::access::index::Tally;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
@@ -175,15 +175,21 @@ pub fn render(
 
     let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
-    // Public, unfiltered, grid-aggregated low zooms: counts precomputed for the day.
+    // Unfiltered, grid-aggregated low zooms: counts precomputed for the day, for the public
+    // and for agents who see every record precisely.
     let precomputed = match view.index() {
         Some(i)
-            if *req.caller == Caller::Public
-                && *req.filter == RecordFilter::default()
+            if *req.filter == RecordFilter::default()
                 && req.aggregate == AggregateMode::Grid
                 && z <= plan.aggregates_max() =>
         {
-            Some(&i.tallies)
+            match req.caller {
+                Caller::Public => Some(&i.tallies),
+                Caller::Agent { grants, .. } if grants.iter().any(grant_covers_every_record) => {
+                    i.tallies_all_precise.as_ref()
+                }
+                Caller::Agent { .. } => None,
+            }
         }
         _ => None,
     };
@@ -274,6 +280,10 @@ pub fn render(
             None => buffered,
         };
         let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
+        // Whether a diffusion area meets the tile, once per area: a cell's box costs a
+        // Lambert-93 inverse projection, and a dense tile has tens of thousands of records
+        // in a few dozen areas.
+        let mut area_meets: BTreeMap<DiffusionArea, bool> = BTreeMap::new();
         view.for_each_in(&scan, |s| {
             if let Some(size) = aggregate {
                 if let Some(cell) = s.cell_unit(size) {
@@ -294,7 +304,10 @@ pub fn render(
                     }
                 }
                 (area, _, _) => {
-                    if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+                    let meets = *area_meets.entry(*area).or_insert_with(|| {
+                        ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
+                    });
+                    if meets {
                         blurred.entry(*area).or_default().add(s);
                     }
                 }
@@ -394,7 +407,22 @@ pub fn render(
     // store is laid out.
     points.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (hash, id, p, s) in &points {
-        let (debut, fin) = (s.date_debut.to_string(), s.date_fin.to_string());
+        let (debut, fin) = (s.date_debut.iso(), s.date_fin.iso());
+        let (debut_text, fin_text);
+        let debut = match debut.as_str() {
+            Some(t) => t,
+            None => {
+                debut_text = s.date_debut.to_string();
+                &debut_text
+            }
+        };
+        let fin = match fin.as_str() {
+            Some(t) => t,
+            None => {
+                fin_text = s.date_fin.to_string();
+                &fin_text
+            }
+        };
         enc.layer(LAYER_OBSERVATIONS).add_point(
             Some(*hash),
             project(*p),
@@ -402,8 +430,8 @@ pub fn render(
                 ("id", PropValue::Str(id)),
                 ("cd_ref", PropValue::UInt(u64::from(s.cd_ref))),
                 ("name", PropValue::Str(s.nom_cite)),
-                ("date_debut", PropValue::Str(&debut)),
-                ("date_fin", PropValue::Str(&fin)),
+                ("date_debut", PropValue::Str(debut)),
+                ("date_fin", PropValue::Str(fin)),
                 ("dataset", PropValue::Str(s.dataset)),
                 ("level", PropValue::Str(s.level.code())),
             ],
