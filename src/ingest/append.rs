@@ -109,8 +109,9 @@ pub fn run_append(opts: &AppendOptions) -> Result<IngestSummary> {
     summary.generation = manifest.generation;
     summary.store_bytes = store.size_bytes() + seg_bytes;
     summary.segment_bytes = seg_bytes;
+    let base = store.manifest().generation;
     drop(store);
-    staging.publish(&manifest)?;
+    staging.publish_over(base, &manifest)?;
     summary.rejects_report = publish_rejects(&opts.store, &rejects_tmp)?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)

@@ -198,8 +198,9 @@ pub fn run_reevaluate(opts: &ReevaluateOptions) -> Result<ReevaluateReport> {
         .collect();
     report.per_departement.sort_by(|a, b| a.code.cmp(&b.code));
     drop(contents);
+    let base = store.manifest().generation;
     drop(store);
-    staging.publish(&manifest)?;
+    staging.publish_over(base, &manifest)?;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }

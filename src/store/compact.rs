@@ -113,7 +113,7 @@ pub fn compact(dir: &Path) -> Result<CompactSummary, StoreError> {
     };
     // Our own mappings of the old files go before they are unlinked.
     drop(store);
-    staging.publish(&manifest)?;
+    staging.publish_over(before.generation, &manifest)?;
     Ok(CompactSummary {
         seconds: start.elapsed().as_secs_f64(),
         ..summary

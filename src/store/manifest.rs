@@ -73,9 +73,15 @@ fn is_plain_file_name(name: &str) -> bool {
 pub struct Staging {
     dir: PathBuf,
     generation: u64,
+    /// Distinguishes this writer's files from another's staging the same generation (two
+    /// writers racing must never write, or clean up, each other's files).
+    writer: String,
     created: Vec<PathBuf>,
     published: bool,
 }
+
+/// Stagings started by this process, for [`Staging::writer`].
+static STAGINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Staging {
     /// Starts a new generation in `dir`, creating it if needed. Refuses a non-empty directory
@@ -99,9 +105,11 @@ impl Staging {
             // files it named are collected after publishing.
             Err(_) => None,
         };
+        let n = STAGINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Staging {
             dir: dir.to_path_buf(),
             generation: previous.unwrap_or(0) + 1,
+            writer: format!("{:x}{n:x}", std::process::id()),
             created: Vec::new(),
             published: false,
         })
@@ -118,13 +126,30 @@ impl Staging {
     /// A fresh file name for this generation (`seg`, `areas`…), registered for clean-up.
     pub fn new_file(&mut self, kind: &str) -> (String, PathBuf) {
         let name = format!(
-            "{kind}-{:06}-{:03}.flou",
+            "{kind}-{:06}-{}-{:03}.flou",
             self.generation,
+            self.writer,
             self.created.len()
         );
         let path = self.dir.join(&name);
         self.created.push(path.clone());
         (name, path)
+    }
+
+    /// [`Staging::publish`] for a change computed from generation `base` (append, compact,
+    /// re-evaluation): refused when another writer published since, so that its segment is
+    /// neither dropped from the manifest nor unlinked. (Two writers racing between this
+    /// check and the rename are not excluded: run one writer per store.)
+    pub fn publish_over(self, base: u64, manifest: &Manifest) -> Result<(), StoreError> {
+        let found = Manifest::read(&self.dir)?.generation;
+        if found != base {
+            return Err(StoreError::Conflict {
+                path: self.dir.display().to_string(),
+                expected: base,
+                found,
+            });
+        }
+        self.publish(manifest)
     }
 
     /// Publishes `manifest` atomically, then removes files no manifest names any more

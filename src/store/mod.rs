@@ -32,6 +32,13 @@ pub enum StoreError {
     },
     #[error("{path}: {reason}")]
     Corrupt { path: String, reason: String },
+    /// Another writer published a generation while this one was being written.
+    #[error("{path}: generation {found} was published while this change was written over generation {expected}: nothing was published; run it again")]
+    Conflict {
+        path: String,
+        expected: u64,
+        found: u64,
+    },
 }
 
 impl StoreError {
@@ -305,6 +312,34 @@ mod tests {
         assert!(!store.is_live(0, 0), "a from day 1 is superseded");
         assert!(store.is_live(1, 0), "b from day 2");
         assert!(!store.is_live(0, 1), "b from day 1 is superseded");
+    }
+
+    #[test]
+    fn a_change_computed_over_an_older_generation_is_refused_and_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        publish(dir.path(), &[segment(&["a"], &[])]);
+        let base = Manifest::read(dir.path()).unwrap();
+        // A writer starts from generation 1…
+        let mut late = Staging::begin(dir.path()).unwrap();
+        let (file, path) = late.new_file("seg");
+        let bytes = segment::write_segment(&path, &segment(&["b"], &[])).unwrap();
+        // …while another publishes generation 2.
+        publish(dir.path(), &[segment(&["a"], &[]), segment(&["c"], &[])]);
+        let mut m = base.clone();
+        m.generation = late.generation();
+        m.segments.push(SegmentEntry {
+            file,
+            records: 1,
+            bytes,
+        });
+        let e = late
+            .publish_over(base.generation, &m)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("generation 2 was published"), "{e}");
+        assert!(!path.exists(), "the refused segment is removed");
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(live_ids(&store), vec!["a", "c"]);
     }
 
     #[test]
