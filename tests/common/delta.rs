@@ -138,10 +138,10 @@ pub fn callers(sensitive_taxon: u32) -> Vec<(&'static str, Caller, PublicPolicy)
     ]
 }
 
-/// All tiles over `data` at z5–z8, and at z9–z14 the tiles holding any of `points`.
+/// All tiles over `data` at z5–z10, and at z11–z14 the tiles holding any of `points`.
 pub fn tile_set(data: &BBox, points: &[(f64, f64)]) -> BTreeSet<(u8, u32, u32)> {
     let mut tiles = BTreeSet::new();
-    for z in 5..=8 {
+    for z in 5..=10 {
         tiles.extend(tiles_covering(data, z).map(|t| (t.z(), t.x(), t.y())));
     }
     for &(lon, lat) in points {
@@ -149,7 +149,7 @@ pub fn tile_set(data: &BBox, points: &[(f64, f64)]) -> BTreeSet<(u8, u32, u32)> 
             min: [lon, lat],
             max: [lon, lat],
         };
-        for z in 9..=14 {
+        for z in 11..=14 {
             tiles.extend(tiles_covering(&p, z).map(|t| (t.z(), t.x(), t.y())));
         }
     }
