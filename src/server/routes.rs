@@ -142,9 +142,14 @@ fn parse_filter(
 /// valid token, or the request is refused (never silently served as public).
 pub fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
     let refused = || Refusal(StatusCode::UNAUTHORIZED, "invalid or expired token".into());
-    let Some(h) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(h) = values.next() else {
         return Ok(Caller::Public);
     };
+    // Two Authorization headers: a proxy may have checked the other one.
+    if values.next().is_some() {
+        return Err(refused());
+    }
     let text = h.to_str().map_err(|_| refused())?;
     let verifier = s.verifier.as_ref().ok_or_else(refused)?;
     verifier
