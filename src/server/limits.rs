@@ -255,14 +255,15 @@ pub async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
         .map(|v| v.trim().parse::<u64>());
     match declared {
         Some(Ok(n)) if n > g.limits.max_body_bytes as u64 => {
-            return closing(Refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {} bytes", g.limits.max_body_bytes),
-            ))
+            return closing(too_large(g.limits.max_body_bytes))
         }
         Some(Err(_)) => return closing(bad("invalid Content-Length")),
         _ => {}
     }
+    // A chunked body declares no length: cut it at the limit while it is read.
+    let req = req.map(|body| {
+        axum::body::Body::new(http_body_util::Limited::new(body, g.limits.max_body_bytes))
+    });
     let limit = g.limits.request_timeout;
     let answer = tokio::time::timeout(limit, async {
         // Closed only if the semaphore is dropped, which the guard never does.
@@ -271,12 +272,30 @@ pub async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
     })
     .await;
     match answer {
+        // axum's own rejection of a body cut by the limit is plain text: say it as the
+        // routes say their refusals.
+        Ok(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&r) => {
+            closing(too_large(g.limits.max_body_bytes))
+        }
         Ok(r) => r,
         Err(_) => closing(Refusal(
             StatusCode::REQUEST_TIMEOUT,
             format!("request not completed within {} s", limit.as_secs()),
         )),
     }
+}
+
+fn too_large(max: usize) -> Refusal {
+    Refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body larger than {max} bytes"),
+    )
+}
+
+fn is_json(r: &Response) -> bool {
+    r.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }
 
 /// A refusal after which the connection is closed (the rest of the body is not read).

@@ -35,11 +35,16 @@ pub fn parse_tile_path(z: &str, x: &str, y: &str) -> Result<TileId, Refusal> {
     let y = y
         .strip_suffix(".mvt")
         .ok_or_else(|| bad("tiles are /tiles/{z}/{x}/{y}.mvt"))?;
-    let (z, x, y): (u8, u32, u32) = (
-        z.parse().map_err(|_| out_of_range())?,
-        x.parse().map_err(|_| out_of_range())?,
-        y.parse().map_err(|_| out_of_range())?,
-    );
+    // Digits only: Rust's integer parser also takes a leading '+', and "/tiles/+1/0/0.mvt"
+    // would be a second URL (a second CDN cache entry) for the same tile.
+    let number = |s: &str| -> Result<u32, Refusal> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(out_of_range());
+        }
+        s.parse().map_err(|_| out_of_range())
+    };
+    let (z, x, y) = (number(z)?, number(x)?, number(y)?);
+    let z = u8::try_from(z).map_err(|_| out_of_range())?;
     TileId::new(z, x, y).ok_or_else(out_of_range)
 }
 
@@ -156,6 +161,10 @@ mod tests {
             ("4294967296", "0", "0.mvt"),
             ("1", "18446744073709551616", "0.mvt"),
             ("", "", ".mvt"),
+            ("+1", "0", "0.mvt"),
+            ("1", "+0", "0.mvt"),
+            ("1", "0", "+0.mvt"),
+            (" 1", "0", "0.mvt"),
         ] {
             assert!(parse_tile_path(z, x, y).is_err(), "{z}/{x}/{y}");
         }

@@ -94,6 +94,11 @@ impl Server {
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         http_get(&self.addr, path, headers)
     }
+
+    /// The server's process id (for /proc/PID/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
