@@ -414,6 +414,32 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_documents_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flou.example.toml");
+        let cfg = super::super::ServeConfig::read(&path).ok().unwrap();
+        assert_eq!(
+            Limits::from_section(&cfg.limits).ok(),
+            Some(Limits::default())
+        );
+        // And every key is written there, not left to the defaults.
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in [
+            "max_body_bytes",
+            "max_header_bytes",
+            "max_uri_bytes",
+            "max_query_bytes",
+            "max_query_params",
+            "max_list_values",
+            "header_timeout_seconds",
+            "request_timeout_seconds",
+            "max_connections",
+            "max_in_flight",
+        ] {
+            assert!(text.contains(&format!("\n{key} = ")), "{key}");
+        }
+    }
+
+    #[test]
     fn configured_values_are_range_checked() {
         let ok = Limits::from_section(&LimitsSection {
             max_list_values: Some(10),
