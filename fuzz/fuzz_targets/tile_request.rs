@@ -1,7 +1,8 @@
-//! Tile paths and query filters: `z/x/y.mvt?query` as text; any input is a tile in range
-//! with bounded filters, or a refusal, never a panic.
+//! Tile paths, query filters and the request limits: `z/x/y.mvt?query` as text; any input
+//! is a tile in range with bounded filters, or a refusal, never a panic.
 #![no_main]
 
+use flou::server::limits::{check_uri, Limits};
 use flou::server::request::{parse_tile_path, parse_tile_query, MAX_LIST};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,6 +18,12 @@ fuzz_target!(|data: &[u8]| {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
+    let limits = Limits::default();
+    if check_uri(path, query, &limits).is_ok() {
+        let q = query.unwrap_or("");
+        assert!(path.len() + q.len() <= limits.max_uri_bytes);
+        assert!(q.split('&').filter(|p| !p.is_empty()).count() <= limits.max_query_params);
+    }
     if let Ok(tile) = parse_tile_path(z, x, y) {
         assert!(tile.z() <= 22);
         assert!(u64::from(tile.x()) < 1u64 << tile.z());
