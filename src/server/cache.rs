@@ -2,14 +2,18 @@
 //! two callers share an entry only when their rights are identical, so no entry is ever
 //! served to a caller of other rights.
 
+use axum::body::Bytes;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TileKey {
     /// "public", or the agent's grants in a canonical text form.
     pub rights: Arc<str>,
-    pub generation: u64,
+    /// The served generation's serial ([`super::Loaded::serial`]): a new generation
+    /// never meets an entry of an older one.
+    pub serial: u64,
     /// Sensitivity is evaluated per day: yesterday's tiles are not today's.
     pub day: i32,
     pub z: u8,
@@ -19,16 +23,57 @@ pub struct TileKey {
     pub filter: Arc<str>,
 }
 
+/// A rendered tile. Bodies are `Bytes`: a response shares them, never copies them (a dense
+/// tile is megabytes). The gzip form is made on the first request that accepts it, so
+/// clients that do not ask for it never pay for it.
 #[derive(Debug)]
 pub struct TileEntry {
-    pub raw: Vec<u8>,
-    pub gzip: Vec<u8>,
+    pub raw: Bytes,
+    gzip: OnceLock<Bytes>,
     pub etag: String,
 }
 
 impl TileEntry {
+    pub fn new(raw: Vec<u8>) -> Self {
+        // Two CRC32s with different seeds (hardware-accelerated): a 64-bit content tag for
+        // the price of a memory pass, where a byte-wise hash cost ms on multi-MB tiles.
+        let mut second = crc32fast::Hasher::new_with_initial(0x9e37_79b9);
+        second.update(&raw);
+        let etag = format!(
+            "\"{:08x}{:08x}-{}\"",
+            crc32fast::hash(&raw),
+            second.finalize(),
+            raw.len()
+        );
+        TileEntry {
+            raw: Bytes::from(raw),
+            gzip: OnceLock::new(),
+            etag,
+        }
+    }
+
+    /// The gzip form, compressed now if no request asked for it before.
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut gz = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.raw.len() / 3),
+                    flate2::Compression::fast(),
+                );
+                let done = gz.write_all(&self.raw).and_then(|_| gz.finish());
+                // An empty gzip form means "send it uncompressed" (never fails in memory).
+                Bytes::from(done.unwrap_or_default())
+            })
+            .clone()
+    }
+
+    pub fn has_gzip(&self) -> bool {
+        self.gzip.get().is_some()
+    }
+
+    /// Charged as if compressed already: the gzip form may be added after insertion.
     fn bytes(&self) -> u64 {
-        (self.raw.len() + self.gzip.len() + self.etag.len() + 128) as u64
+        (self.raw.len() * 3 / 2 + self.etag.len() + 128) as u64
     }
 }
 
@@ -89,6 +134,13 @@ impl TileCache {
             });
             g.bytes -= freed;
         }
+    }
+
+    /// Drops every entry not of generation `serial` (called after a hot reload).
+    pub fn retain_serial(&self, serial: u64) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        g.map.retain(|k, _| k.serial == serial);
+        g.bytes = g.map.values().map(|(e, _)| e.bytes()).sum();
     }
 
     pub fn len(&self) -> usize {

@@ -18,6 +18,9 @@
 //! [extracts]
 //! released_groups = ["Oiseaux"]   # F2 without review; other groups go to F3
 //!
+//! [reload]
+//! poll_ms = 2000              # look for a new store generation this often; 0: SIGHUP only
+//!
 //! [tiles]
 //! cache_mb = 256
 //! departement_max_zoom = 6
@@ -53,6 +56,18 @@ pub struct ServeConfig {
     /// Request, connection and time bounds (see [`super::limits::Limits`]).
     #[serde(default)]
     pub limits: super::limits::LimitsSection,
+    #[serde(default)]
+    pub reload: ReloadSection,
+}
+
+/// Hot reload: the served store is replaced when its manifest names a new generation
+/// (checked every `poll_ms`), or at once on SIGHUP.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadSection {
+    /// How often to look at the manifest, in milliseconds; 0 turns polling off (SIGHUP
+    /// still reloads). Default 2000.
+    pub poll_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -120,6 +135,14 @@ impl ServeConfig {
                 .unwrap_or(d.maille1_max)
                 .max(self.tiles.maille10_max_zoom.unwrap_or(d.maille10_max)),
             communes_from: d.communes_from,
+        }
+    }
+
+    /// None: no polling.
+    pub fn reload_poll(&self) -> Option<std::time::Duration> {
+        match self.reload.poll_ms.unwrap_or(2000) {
+            0 => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
         }
     }
 

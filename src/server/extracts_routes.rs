@@ -67,10 +67,11 @@ async fn extract(
     }
     let public = caller == crate::access::Caller::Public;
     let state = s.clone();
+    let loaded = s.current();
     let out = tokio::task::spawn_blocking(move || -> Result<Response, ExtractError> {
-        let l = &state.loaded;
+        let l = &loaded;
         let today = Day::today();
-        let index = state.day_index(today);
+        let index = state.day_index(l, today);
         let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
             .with_index(Some(&index));
         let ex = extracts::run(

@@ -2,8 +2,8 @@
 //! Indicators are computed for the caller's rights (public, or an agent's verified grants)
 //! from the access view, like tiles; errors name the parameter at fault and nothing else.
 
-use super::routes::{bad, caller, rights_key, Refusal};
-use super::{assets, AppState};
+use super::routes::{bad, caller, rights_key, with_generation, Refusal};
+use super::{assets, AppState, Loaded};
 use crate::access::view::{AccessContext, AccessView, RecordFilter};
 use crate::access::Caller;
 use crate::date::Day;
@@ -143,7 +143,7 @@ fn names_of_indicators() -> String {
 
 /// Validated request: the query, the record filter and the format.
 fn parse(
-    s: &AppState,
+    loaded: &Loaded,
     name: &str,
     q: Option<&str>,
 ) -> Result<(Query, RecordFilter, Format), Refusal> {
@@ -209,7 +209,7 @@ fn parse(
                         ))
                     })?;
                     set.insert(cd);
-                    set.extend(s.loaded.taxonomy.descendants(cd));
+                    set.extend(loaded.taxonomy.descendants(cd));
                 }
             }
             "group" => {
@@ -278,7 +278,8 @@ async fn indicator(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
-    let (query, filter, format) = parse(&s, &name, q.as_deref())?;
+    let loaded = s.current();
+    let (query, filter, format) = parse(&loaded, &name, q.as_deref())?;
     let caller = caller(&s, &headers)?;
     let public = caller == Caller::Public;
     let today = Day::today();
@@ -292,7 +293,7 @@ async fn indicator(
         rights_key(&caller),
         s.policy,
         today.0,
-        s.loaded.store.manifest().generation,
+        loaded.serial(),
         fmt_name
     );
     let file_name = format!(
@@ -300,19 +301,31 @@ async fn indicator(
         query.indicator.name(),
         query.unit.name().replace(':', "")
     );
-    let body = match cached(&key, &s.loaded) {
+    let body = match cached(&key, &loaded) {
         Some(b) => b,
         None => {
-            let b = Arc::new(compute_body(s.clone(), caller, query, filter, format, today).await?);
-            remember(key, &s.loaded, b.clone());
+            let b = Arc::new(
+                compute_body(
+                    s.clone(),
+                    loaded.clone(),
+                    caller,
+                    query,
+                    filter,
+                    format,
+                    today,
+                )
+                .await?,
+            );
+            remember(key, &loaded, b.clone());
             b
         }
     };
-    respond(body, format, public, &file_name)
+    respond(body, format, public, &file_name).map(|r| with_generation(r, &loaded))
 }
 
 async fn compute_body(
     state: Arc<AppState>,
+    loaded: Arc<Loaded>,
     caller: Caller,
     query: Query,
     filter: RecordFilter,
@@ -320,7 +333,7 @@ async fn compute_body(
     today: Day,
 ) -> Result<Vec<u8>, Refusal> {
     tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let l = &state.loaded;
+        let l = &loaded;
         let lists = Lists::load(
             Some(&crate::ingest::pipeline::default_data_dir()),
             &l.taxonomy,

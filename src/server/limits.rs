@@ -327,7 +327,9 @@ pub async fn serve_with_limits(
         .local_addr()
         .map_err(|e| ServerError::Io(format!("bind {bind}"), e))?;
     on_bound(addr);
-    let app = guarded_router(Arc::new(state), &limits);
+    let state = Arc::new(state);
+    super::spawn_reloaders(&state);
+    let app = guarded_router(state, &limits);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)

@@ -25,9 +25,11 @@ use crate::date::Day;
 use crate::store::Store;
 use crate::taxonomy::Taxonomy;
 use crate::tiles::render::ZoomPlan;
+use arc_swap::ArcSwap;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -43,20 +45,30 @@ pub enum ServerError {
     Io(String, #[source] std::io::Error),
 }
 
-/// A store opened for serving, with what the access decision needs beside it.
+/// A store generation opened for serving, with what the access decision needs beside it.
+/// Requests hold an `Arc<Loaded>` for their whole life: a hot reload swaps in a new one and
+/// the old mapping is released when the last request holding it ends.
 pub struct Loaded {
     pub store: Store,
     /// The store's areas, indexed for point location (cell → department placement).
     pub areas: AdminAreas,
     pub taxonomy: Taxonomy,
     pub cells: CellPlacement,
+    taxonomy_path: Option<PathBuf>,
+    /// This process's number for this generation (cache keys): unlike the manifest's
+    /// generation it never repeats, even if the store directory is rebuilt from scratch.
+    serial: u64,
+    /// Today's index (public precision per record, selection lists, public tallies);
+    /// rebuilt by the first request of a new day.
+    day_index: Mutex<Option<Arc<DayIndex>>>,
 }
 
 impl Loaded {
     pub fn open(store: &Path, taxonomy: Option<&Path>) -> Result<Self, ServerError> {
         let store = Store::open(store)?;
         let areas = store.areas().to_admin_areas()?;
-        let taxonomy = match taxonomy {
+        let taxonomy_file = taxonomy;
+        let taxonomy = match taxonomy_file {
             Some(p) => Taxonomy::load(p)?,
             None => Taxonomy::empty(),
         };
@@ -65,40 +77,24 @@ impl Loaded {
             areas,
             taxonomy,
             cells: CellPlacement::default(),
+            taxonomy_path: taxonomy_file.map(Path::to_path_buf),
+            serial: 0,
+            day_index: Mutex::new(None),
         })
     }
-}
 
-pub struct AppState {
-    pub loaded: Arc<Loaded>,
-    pub policy: PublicPolicy,
-    pub plan: ZoomPlan,
-    pub verifier: Option<TokenVerifier>,
-    pub cache: cache::TileCache,
-    /// `[extracts] released_groups`: groups whose sensitive data goes to F2.
-    pub released_groups: std::collections::BTreeSet<String>,
-    /// Today's index (public precision per record, selection lists, public tallies);
-    /// rebuilt by the first request of a new day.
-    day_index: std::sync::Mutex<Option<Arc<DayIndex>>>,
-}
+    /// The manifest's generation number (what `/health` and the logs show).
+    pub fn generation(&self) -> u64 {
+        self.store.manifest().generation
+    }
 
-impl AppState {
-    pub fn new(loaded: Loaded, config: &ServeConfig) -> Result<Self, ServerError> {
-        let state = AppState {
-            loaded: Arc::new(loaded),
-            policy: config.policy()?,
-            plan: config.plan(),
-            verifier: config.verifier()?,
-            cache: cache::TileCache::new(config.cache_bytes()),
-            released_groups: config.extracts.released_groups.iter().cloned().collect(),
-            day_index: std::sync::Mutex::new(None),
-        };
-        state.day_index(Day::today());
-        Ok(state)
+    /// This process's serial for this generation: part of every cache key.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The index for `day`, built on first use (requests of that day wait for it once).
-    pub fn day_index(&self, day: Day) -> Arc<DayIndex> {
+    pub fn day_index(&self, day: Day, policy: PublicPolicy, plan: &ZoomPlan) -> Arc<DayIndex> {
         let mut slot = match self.day_index.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -106,9 +102,112 @@ impl AppState {
         if let Some(i) = slot.as_ref().filter(|i| i.day == day) {
             return i.clone();
         }
-        let index = Arc::new(build_day_index(&self.loaded, day, self.policy, &self.plan));
+        let index = Arc::new(build_day_index(self, day, policy, plan));
         *slot = Some(index.clone());
         index
+    }
+}
+
+/// What a reload did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The manifest names the generation already served.
+    Unchanged { generation: u64 },
+    /// A new generation is served; requests in flight finish on the old one.
+    Swapped { from: u64, to: u64 },
+}
+
+pub struct AppState {
+    current: ArcSwap<Loaded>,
+    pub policy: PublicPolicy,
+    pub plan: ZoomPlan,
+    pub verifier: Option<TokenVerifier>,
+    pub cache: cache::TileCache,
+    /// `[extracts] released_groups`: groups whose sensitive data goes to F2.
+    pub released_groups: std::collections::BTreeSet<String>,
+    /// One reload at a time (watcher, SIGHUP); readers never wait on it.
+    reloading: Mutex<()>,
+    next_serial: AtomicU64,
+    /// The last reload failure, until a reload succeeds (shown by /health without detail).
+    last_reload_error: Mutex<Option<String>>,
+    reload_poll: Option<std::time::Duration>,
+}
+
+impl AppState {
+    pub fn new(loaded: Loaded, config: &ServeConfig) -> Result<Self, ServerError> {
+        let mut loaded = loaded;
+        loaded.serial = 1;
+        let state = AppState {
+            current: ArcSwap::from_pointee(loaded),
+            policy: config.policy()?,
+            plan: config.plan(),
+            verifier: config.verifier()?,
+            cache: cache::TileCache::new(config.cache_bytes()),
+            released_groups: config.extracts.released_groups.iter().cloned().collect(),
+            reloading: Mutex::new(()),
+            next_serial: AtomicU64::new(2),
+            last_reload_error: Mutex::new(None),
+            reload_poll: config.reload_poll(),
+        };
+        state
+            .current()
+            .day_index(Day::today(), state.policy, &state.plan);
+        Ok(state)
+    }
+
+    /// The generation served now. A request takes it once and uses it throughout, so that
+    /// everything it reads (records, index, cache key) belongs to one generation.
+    pub fn current(&self) -> Arc<Loaded> {
+        self.current.load_full()
+    }
+
+    /// Today's index of the current generation.
+    pub fn day_index(&self, loaded: &Loaded, day: Day) -> Arc<DayIndex> {
+        loaded.day_index(day, self.policy, &self.plan)
+    }
+
+    /// Opens the store's current manifest and, if it names another generation, validates it
+    /// whole (every file's checksum), builds today's index, then swaps it in. On any error
+    /// the served generation stays. Blocking: call it off the async runtime.
+    pub fn reload(&self) -> Result<ReloadOutcome, ServerError> {
+        let _one_at_a_time = match self.reloading.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let old = self.current();
+        let result = self.reload_from(&old);
+        let mut last = match self.last_reload_error.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *last = result.as_ref().err().map(|e| e.to_string());
+        result
+    }
+
+    fn reload_from(&self, old: &Loaded) -> Result<ReloadOutcome, ServerError> {
+        let dir = old.store.dir();
+        let manifest = crate::store::Manifest::read(dir)?;
+        if manifest == *old.store.manifest() {
+            return Ok(ReloadOutcome::Unchanged {
+                generation: old.generation(),
+            });
+        }
+        let mut fresh = Loaded::open(dir, old.taxonomy_path.as_deref())?;
+        fresh.serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+        fresh.day_index(Day::today(), self.policy, &self.plan);
+        let (from, to, serial) = (old.generation(), fresh.generation(), fresh.serial);
+        self.current.store(Arc::new(fresh));
+        // Entries of other generations can never be asked for again: free them now.
+        self.cache.retain_serial(serial);
+        Ok(ReloadOutcome::Swapped { from, to })
+    }
+
+    /// The message of the last failed reload, if no reload succeeded since.
+    pub fn last_reload_error(&self) -> Option<String> {
+        match self.last_reload_error.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 }
 
@@ -149,6 +248,53 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
     limits::serve_with_limits(state, limits::Limits::default(), bind, on_bound).await
+}
+
+/// The manifest poller and the SIGHUP listener; both end with the runtime.
+fn spawn_reloaders(state: &Arc<AppState>) {
+    if let Some(every) = state.reload_poll {
+        let s = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                reload_and_log(&s, "manifest changed").await;
+            }
+        });
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            let s = state.clone();
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    reload_and_log(&s, "SIGHUP").await;
+                }
+            });
+        }
+    }
+}
+
+async fn reload_and_log(state: &Arc<AppState>, why: &'static str) {
+    let before = state.last_reload_error();
+    let s = state.clone();
+    let done = tokio::task::spawn_blocking(move || s.reload()).await;
+    let served = state.current().generation();
+    match done {
+        Ok(Ok(ReloadOutcome::Swapped { from, to })) => {
+            eprintln!("reload ({why}): now serving generation {to} (was {from})")
+        }
+        Ok(Ok(ReloadOutcome::Unchanged { .. })) => {}
+        // Store errors name files of the store, never a record.
+        // The poller meets a broken store again every tick: say it once.
+        Ok(Err(e)) if before.as_deref() == Some(e.to_string().as_str()) => {}
+        Ok(Err(e)) => {
+            eprintln!("reload ({why}) refused: {e}; still serving generation {served}")
+        }
+        Err(_) => eprintln!("reload ({why}) failed; still serving generation {served}"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -2,19 +2,18 @@
 //! never on what the store holds: nothing reveals whether a hidden record exists.
 
 use super::cache::{TileEntry, TileKey};
-use super::{assets, request, AppState};
+use super::{assets, request, AppState, Loaded};
 use crate::access::view::{AccessContext, RecordFilter};
 use crate::access::Caller;
 use crate::date::Day;
 use crate::tiles::mvt::TileEncoder;
 use crate::tiles::render::{self, AggregateMode, TileRequest, BUFFER, EXTENT};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::cell::RefCell;
-use std::io::Write;
 use std::sync::Arc;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -102,7 +101,8 @@ async fn style(Path(file): Path<String>) -> Response {
 async fn health(State(s): State<Arc<AppState>>) -> Response {
     let body = serde_json::json!({
         "status": "ok",
-        "generation": s.loaded.store.manifest().generation,
+        "generation": s.current().generation(),
+        "reload": if s.last_reload_error().is_some() { "failed: serving the previous generation" } else { "ok" },
     });
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -117,14 +117,14 @@ fn truncate(s: &str) -> String {
 
 /// The filters of a tile request, validated, with taxa expanded to their descendants.
 fn parse_filter(
-    s: &AppState,
+    l: &Loaded,
     query: Option<&str>,
 ) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
     let q = request::parse_tile_query(query)?;
     let taxa = q.taxa.map(|written| {
         let mut set = written.clone();
         for cd in written {
-            set.extend(s.loaded.taxonomy.descendants(cd));
+            set.extend(l.taxonomy.descendants(cd));
         }
         set
     });
@@ -182,26 +182,42 @@ async fn tile(
 ) -> Result<Response, Refusal> {
     let tile = request::parse_tile_path(&z, &x, &y)?;
     let (z, x, y) = (tile.z(), tile.x(), tile.y());
-    let (filter, aggregate, filter_key) = parse_filter(&s, query.as_deref())?;
+    // One generation for the whole request: filter expansion, cache key and rendering.
+    let loaded = s.current();
+    let (filter, aggregate, filter_key) = parse_filter(&loaded, query.as_deref())?;
     let caller = caller(&s, &headers)?;
     let public = caller == Caller::Public;
     let today = Day::today();
     let key = TileKey {
         rights: rights_key(&caller),
-        generation: s.loaded.store.manifest().generation,
+        serial: loaded.serial(),
         day: today.0,
         z,
         x,
         y,
         filter: Arc::from(filter_key),
     };
+    let wants_gzip = accepts_gzip(&headers);
     let entry = match s.cache.get(&key) {
+        // A cached tile first asked for compressed: compress off the async workers.
+        Some(e) if wants_gzip && !e.has_gzip() => {
+            let e2 = e.clone();
+            tokio::task::spawn_blocking(move || e2.gzip())
+                .await
+                .map_err(|_| {
+                    Refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "tile rendering failed".into(),
+                    )
+                })?;
+            e
+        }
         Some(e) => e,
         None => {
             let state = s.clone();
+            let l = loaded.clone();
             let e = tokio::task::spawn_blocking(move || {
-                let l = &state.loaded;
-                let index = state.day_index(today);
+                let index = state.day_index(&l, today);
                 let ctx =
                     AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
                         .with_index(Some(&index));
@@ -214,7 +230,11 @@ async fn tile(
                 };
                 let raw = ENCODER
                     .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
-                Arc::new(entry_of(raw))
+                let entry = TileEntry::new(raw);
+                if wants_gzip {
+                    entry.gzip();
+                }
+                Arc::new(entry)
             })
             .await
             .map_err(|_| {
@@ -227,23 +247,30 @@ async fn tile(
             e
         }
     };
-    Ok(tile_response(&entry, public, &headers))
+    Ok(with_generation(
+        tile_response(&entry, public, &headers),
+        &loaded,
+    ))
 }
 
-fn entry_of(raw: Vec<u8>) -> TileEntry {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let gzip = gz
-        .write_all(&raw)
-        .and_then(|_| gz.finish())
-        .unwrap_or_default();
-    let etag = format!("\"{:016x}-{}\"", fnv64(&raw), raw.len());
-    TileEntry { raw, gzip, etag }
+/// Names the store generation a response was computed from (`X-Flou-Generation`): a client
+/// (and the hot-reload test) can tell which generation answered.
+pub fn with_generation(mut r: Response, loaded: &Loaded) -> Response {
+    r.headers_mut().insert(
+        HeaderName::from_static("x-flou-generation"),
+        HeaderValue::from(loaded.generation()),
+    );
+    r
 }
 
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().split(';').next() == Some("gzip"))
+        })
 }
 
 fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
@@ -264,15 +291,12 @@ fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
     if not_modified {
         return (StatusCode::NOT_MODIFIED, common, etag).into_response();
     }
-    let gzip_ok = !e.gzip.is_empty()
-        && headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().split(';').next() == Some("gzip"))
-            });
-    if gzip_ok {
+    let gzip = if accepts_gzip(headers) {
+        Some(e.gzip()).filter(|g| !g.is_empty())
+    } else {
+        None
+    };
+    if let Some(gzip) = gzip {
         (
             common,
             etag,
@@ -280,7 +304,7 @@ fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
                 (header::CONTENT_TYPE, MVT),
                 (header::CONTENT_ENCODING, "gzip"),
             ],
-            e.gzip.clone(),
+            gzip,
         )
             .into_response()
     } else {
@@ -294,7 +318,8 @@ async fn tilejson(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     // Validate the filters now so a viewer learns of a bad one here, not per tile.
-    parse_filter(&s, query.as_deref())?;
+    let loaded = s.current();
+    parse_filter(&loaded, query.as_deref())?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -312,7 +337,7 @@ async fn tilejson(
     };
     let qs = query.map(|q| format!("?{q}")).unwrap_or_default();
     // Bounds and centre of the areas (public geography), never of the observations.
-    let areas = s.loaded.store.areas();
+    let areas = loaded.store.areas();
     let b = (0..areas.departement_count()).fold(crate::geo::BBox::EMPTY, |b, d| {
         b.union(&areas.departement_bbox(d))
     });

@@ -274,6 +274,10 @@ pub fn render(
             None => buffered,
         };
         let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
+        // Whether a diffusion area meets the tile, once per area: a cell's box costs a
+        // Lambert-93 inverse projection, and a dense tile has tens of thousands of records
+        // in a few dozen areas.
+        let mut area_meets: BTreeMap<DiffusionArea, bool> = BTreeMap::new();
         view.for_each_in(&scan, |s| {
             if let Some(size) = aggregate {
                 if let Some(cell) = s.cell_unit(size) {
@@ -294,7 +298,10 @@ pub fn render(
                     }
                 }
                 (area, _, _) => {
-                    if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+                    let meets = *area_meets.entry(*area).or_insert_with(|| {
+                        ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
+                    });
+                    if meets {
                         blurred.entry(*area).or_default().add(s);
                     }
                 }
@@ -394,7 +401,22 @@ pub fn render(
     // store is laid out.
     points.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (hash, id, p, s) in &points {
-        let (debut, fin) = (s.date_debut.to_string(), s.date_fin.to_string());
+        let (debut, fin) = (s.date_debut.iso(), s.date_fin.iso());
+        let (debut_text, fin_text);
+        let debut = match debut.as_str() {
+            Some(t) => t,
+            None => {
+                debut_text = s.date_debut.to_string();
+                &debut_text
+            }
+        };
+        let fin = match fin.as_str() {
+            Some(t) => t,
+            None => {
+                fin_text = s.date_fin.to_string();
+                &fin_text
+            }
+        };
         enc.layer(LAYER_OBSERVATIONS).add_point(
             Some(*hash),
             project(*p),
@@ -402,8 +424,8 @@ pub fn render(
                 ("id", PropValue::Str(id)),
                 ("cd_ref", PropValue::UInt(u64::from(s.cd_ref))),
                 ("name", PropValue::Str(s.nom_cite)),
-                ("date_debut", PropValue::Str(&debut)),
-                ("date_fin", PropValue::Str(&fin)),
+                ("date_debut", PropValue::Str(debut)),
+                ("date_fin", PropValue::Str(fin)),
                 ("dataset", PropValue::Str(s.dataset)),
                 ("level", PropValue::Str(s.level.code())),
             ],

@@ -58,6 +58,20 @@ pub struct Server {
 
 impl Server {
     pub fn start(store: &Path, config: Option<&Path>) -> Server {
+        Server::spawn(store, config, Stdio::inherit())
+    }
+
+    /// As [`Server::start`], the server's stderr (its log) going to `log`.
+    pub fn start_with_log(store: &Path, config: Option<&Path>, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Server::spawn(store, config, Stdio::from(file))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn spawn(store: &Path, config: Option<&Path>, stderr: Stdio) -> Server {
         let mut args = vec![
             "serve",
             "--store",
@@ -72,7 +86,7 @@ impl Server {
             .args(&args)
             .env("FLOU_DATA", data())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start flou serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -93,11 +107,6 @@ impl Server {
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         http_get(&self.addr, path, headers)
-    }
-
-    /// The server's process id (for /proc/PID/status).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 }
 
