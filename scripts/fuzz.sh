@@ -11,7 +11,7 @@ seconds="${1:-120}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(csv_occurrences geojson_occurrences fgb_occurrences sensitivity_referential tile_request token)
+  targets=(csv_occurrences geojson_occurrences fgb_occurrences sensitivity_referential tile_request token extract_request)
 fi
 export RUSTC_BOOTSTRAP="${RUSTC_BOOTSTRAP:-1}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/fuzz/target}"
@@ -61,6 +61,11 @@ seed() {
       printf '\001eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.' > "$dir/alg-none"
       printf '\002{"sub":"agent-1","exp":4102444800,"aud":"flou","iss":"https://sinp.example","grants":[{"departements":["05","38"],"communes":["05101"],"taxa":[61153],"from":"2010-01-01","to":"2020-12-31","datasets":["d1"],"max_sensitivity":4}]}' > "$dir/claims"
       printf '\003{"alg":"HS256","crit":["x"]}\000{"sub":"a","exp":4102444800}' > "$dir/header-claims"
+      ;;
+    extract_request)
+      printf '{"perimeter":{"type":"Polygon","coordinates":[[[6.0,44.6],[6.4,44.6],[6.4,44.9],[6.0,44.9],[6.0,44.6]]]},"taxa":[61153],"from":"2010-01-01","to":"2020-12-31"}' > "$dir/polygon"
+      printf '{"perimeter":{"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[[[[6.0,44.6],[6.4,44.6],[6.4,44.9],[6.0,44.6]],[[6.1,44.65],[6.2,44.65],[6.2,44.7],[6.1,44.65]]]]}},"study":true}' > "$dir/feature-hole"
+      printf '{"communes":["05101","38185"],"taxa":[1]}' > "$dir/communes"
       ;;
   esac
 }
