@@ -10,8 +10,13 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {
         return;
     };
-    let srid = if mode & 1 == 0 { Srid::Wgs84 } else { Srid::Lambert93 };
-    let Ok(reader) = CsvOccurrenceReader::from_reader("fuzz.csv", std::io::Cursor::new(csv.to_vec()), srid)
+    let srid = if mode & 1 == 0 {
+        Srid::Wgs84
+    } else {
+        Srid::Lambert93
+    };
+    let Ok(reader) =
+        CsvOccurrenceReader::from_reader("fuzz.csv", std::io::Cursor::new(csv.to_vec()), srid)
     else {
         return;
     };
@@ -21,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
 fn drain(mut reader: Box<dyn OccurrenceReader>) {
     // A batch is at least one row, and rows need bytes: the loop is bounded by the input.
     while let Ok(Some(batch)) = reader.next_batch() {
-        assert!(!batch.is_empty(), "an empty batch before the end of the file");
+        assert!(
+            !batch.is_empty(),
+            "an empty batch before the end of the file"
+        );
     }
 }

@@ -7,7 +7,8 @@ use flou::ingest::OccurrenceReader;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(reader) = FgbOccurrenceReader::from_reader("fuzz.fgb", std::io::Cursor::new(data.to_vec()))
+    let Ok(reader) =
+        FgbOccurrenceReader::from_reader("fuzz.fgb", std::io::Cursor::new(data.to_vec()))
     else {
         return;
     };

@@ -30,8 +30,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(u64::from(tile.y()) < 1u64 << tile.z());
     }
     if let Ok(q) = parse_tile_query(query) {
-        assert!(q.taxa.as_ref().is_none_or(|t| !t.is_empty() && t.len() <= MAX_LIST));
-        assert!(q.datasets.as_ref().is_none_or(|d| !d.is_empty() && d.len() <= MAX_LIST));
+        assert!(q
+            .taxa
+            .as_ref()
+            .is_none_or(|t| !t.is_empty() && t.len() <= MAX_LIST));
+        assert!(q
+            .datasets
+            .as_ref()
+            .is_none_or(|d| !d.is_empty() && d.len() <= MAX_LIST));
         if let (Some(f), Some(t)) = (q.from, q.to) {
             assert!(f <= t);
         }

@@ -26,7 +26,11 @@ fn verifier() -> &'static TokenVerifier {
 }
 
 fn signed(header: &[u8], claims: &[u8]) -> String {
-    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET).expect("hmac key");
     mac.update(signing_input.as_bytes());
     let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
@@ -41,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
     match mode % 4 {
         0 => {
             let text = String::from_utf8_lossy(rest);
-            assert!(v.caller_from_header(Some(&text)).is_err(), "unsigned header accepted");
+            assert!(
+                v.caller_from_header(Some(&text)).is_err(),
+                "unsigned header accepted"
+            );
         }
         1 => {
             let text = String::from_utf8_lossy(rest);
