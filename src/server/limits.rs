@@ -62,7 +62,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections at once; further ones wait in the kernel's accept queue.
     pub max_connections: usize,
-    /// Requests handled at once; further ones wait (within their request timeout).
+    /// Requests handled at once; further ones wait (within their request timeout). Also
+    /// the size of the blocking pool `flou serve` renders on, so work a timed-out request
+    /// left running counts against it too.
     pub max_in_flight: usize,
 }
 
