@@ -14,7 +14,7 @@
 //! A unit's counts are the same in every tile that shows it: a unit is drawn with all the
 //! records assigned to it, whichever tile asks.
 
-use crate::access::diffusion::DiffusionArea;
+use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
 use crate::access::index::Tally;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
@@ -175,15 +175,21 @@ pub fn render(
 
     let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
-    // Public, unfiltered, grid-aggregated low zooms: counts precomputed for the day.
+    // Unfiltered, grid-aggregated low zooms: counts precomputed for the day, for the public
+    // and for agents who see every record precisely.
     let precomputed = match view.index() {
         Some(i)
-            if *req.caller == Caller::Public
-                && *req.filter == RecordFilter::default()
+            if *req.filter == RecordFilter::default()
                 && req.aggregate == AggregateMode::Grid
                 && z <= plan.aggregates_max() =>
         {
-            Some(&i.tallies)
+            match req.caller {
+                Caller::Public => Some(&i.tallies),
+                Caller::Agent { grants, .. } if grants.iter().any(grant_covers_every_record) => {
+                    i.tallies_all_precise.as_ref()
+                }
+                Caller::Agent { .. } => None,
+            }
         }
         _ => None,
     };
