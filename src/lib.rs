@@ -4,6 +4,9 @@
 //! every observation carries its computed [`sensitivity`]; the server (later) reads it.
 //! Only `store::mmap` needs `unsafe` (mapping a file); every other module forbids it.
 #![deny(unsafe_code)]
+// No unwrap, expect or panic outside tests (clippy.toml allows them there): a bad request,
+// token or input file is an error answer, never a dead worker or a dead ingest.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod access;
 pub mod admin;
@@ -16,6 +19,8 @@ pub mod ingest;
 pub mod pmtiles_export;
 pub mod report;
 pub mod sensitivity;
+// Request handlers: no index that could panic either.
+#[deny(clippy::indexing_slicing)]
 pub mod server;
 pub mod store;
 pub mod synth;

@@ -449,11 +449,23 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
     let bind = bind
         .or(cfg.bind.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(flou::server::serve(state, &bind, |addr| {
-        // Tests and scripts read this line to learn the port.
-        println!("flou serving {} on http://{addr}/", store.display());
-    }))?;
+    let limits = flou::server::limits::Limits::from_section(&cfg.limits)?;
+    // Renders, indicators and extracts run on the blocking pool; a request that times out
+    // does not stop its work, so the pool, not only the requests, is bounded.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(limits.max_in_flight)
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(flou::server::limits::serve_with_limits(
+        state,
+        limits,
+        &bind,
+        |addr| {
+            // Tests and scripts read this line to learn the port.
+            println!("flou serving {} on http://{addr}/", store.display());
+        },
+    ))?;
     Ok(())
 }
 

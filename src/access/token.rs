@@ -10,6 +10,9 @@
 //! cryptography. Key-selecting headers (`kid`, `jku`, `jwk`, `x5u`, `x5c`) are ignored:
 //! there is exactly one key.
 #![forbid(unsafe_code)]
+// Every byte here comes from a request: no index that could panic (with the crate-wide
+// unwrap/expect/panic denial of lib.rs).
+#![deny(clippy::indexing_slicing)]
 
 use std::fmt;
 
@@ -387,10 +390,7 @@ impl TokenVerifier {
             return Ok(Caller::Public);
         };
         let value = value.trim_matches(|c| c == ' ' || c == '\t');
-        let (scheme, rest) = match value.find([' ', '\t']) {
-            Some(i) => (&value[..i], &value[i..]),
-            None => (value, ""),
-        };
+        let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(TokenError::NotBearer);
         }
@@ -750,12 +750,14 @@ fn is_departement_code(code: &str) -> bool {
 /// INSEE commune code: a two-character department prefix and three digits ("34172",
 /// "2A004"), or an overseas "97x" prefix and two digits ("97411").
 fn is_commune_code(code: &str) -> bool {
-    let b = code.as_bytes();
-    if b.len() != 5 || !b[2..].iter().all(u8::is_ascii_digit) {
+    let [d0, d1, rest @ ..] = code.as_bytes() else {
+        return false;
+    };
+    if rest.len() != 3 || !rest.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    if b[..2] == *b"97" {
-        return (b'1'..=b'8').contains(&b[2]);
+    if [*d0, *d1] == *b"97" {
+        return rest.first().is_some_and(|d| (b'1'..=b'8').contains(d));
     }
     code.get(..2).is_some_and(is_departement_code)
 }

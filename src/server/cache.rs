@@ -121,7 +121,9 @@ impl TileCache {
             // Evict the least recently used half: rare, amortised.
             let mut ticks: Vec<u64> = g.map.values().map(|v| v.1).collect();
             ticks.sort_unstable();
-            let cut = ticks[ticks.len() / 2];
+            let Some(&cut) = ticks.get(ticks.len() / 2) else {
+                return;
+            };
             let mut freed = 0;
             g.map.retain(|_, v| {
                 let keep = v.1 > cut;

@@ -26,6 +26,11 @@
 //! departement_max_zoom = 6
 //! maille10_max_zoom = 9
 //! # maille1_max_zoom = 11     # dense stores: 1 km aggregates instead of points up to z11
+//!
+//! [limits]                     # every key optional; defaults in super::limits::Limits
+//! max_body_bytes = 1048576
+//! header_timeout_seconds = 10
+//! request_timeout_seconds = 60
 //! ```
 
 use super::ServerError;
@@ -48,6 +53,9 @@ pub struct ServeConfig {
     pub tiles: TilesSection,
     #[serde(default)]
     pub extracts: ExtractsSection,
+    /// Request, connection and time bounds (see [`super::limits::Limits`]).
+    #[serde(default)]
+    pub limits: super::limits::LimitsSection,
     #[serde(default)]
     pub reload: ReloadSection,
 }

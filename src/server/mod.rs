@@ -9,6 +9,8 @@ pub mod cache;
 pub mod config;
 pub mod extracts_routes;
 pub mod indicators_routes;
+pub mod limits;
+pub mod request;
 pub mod routes;
 
 pub use config::ServeConfig;
@@ -251,25 +253,15 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C / SIGTERM. `on_bound` receives the bound address (port 0 picks one).
+/// Serves until Ctrl-C / SIGTERM with the default [`limits::Limits`] (`flou serve` passes
+/// the configured ones to [`limits::serve_with_limits`]). `on_bound` receives the bound
+/// address (port 0 picks one).
 pub async fn serve(
     state: AppState,
     bind: &str,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| ServerError::Io(format!("bind {bind}"), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ServerError::Io(format!("bind {bind}"), e))?;
-    on_bound(addr);
-    let state = Arc::new(state);
-    spawn_reloaders(&state);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| ServerError::Io("serve".into(), e))
+    limits::serve_with_limits(state, limits::Limits::default(), bind, on_bound).await
 }
 
 /// The manifest poller and the SIGHUP listener; both end with the runtime.

@@ -2,11 +2,10 @@
 //! never on what the store holds: nothing reveals whether a hidden record exists.
 
 use super::cache::{TileEntry, TileKey};
-use super::{assets, AppState, Loaded};
+use super::{assets, request, AppState, Loaded};
 use crate::access::view::{AccessContext, RecordFilter};
 use crate::access::Caller;
 use crate::date::Day;
-use crate::geo::webmercator::TileId;
 use crate::tiles::mvt::TileEncoder;
 use crate::tiles::render::{self, AggregateMode, TileRequest, BUFFER, EXTENT};
 use axum::extract::{Path, RawQuery, State};
@@ -15,14 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
-/// Longest query string accepted (bounded work and memory per request).
-const MAX_QUERY: usize = 4096;
-/// Most values in one list filter.
-const MAX_LIST: usize = 100;
 
 /// Tiles, TileJSON, styles, the viewer and health. Other features merge theirs in
 /// [`super::router`].
@@ -126,90 +120,36 @@ fn parse_filter(
     l: &Loaded,
     query: Option<&str>,
 ) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
-    let q = query.unwrap_or("");
-    if q.len() > MAX_QUERY {
-        return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
-    }
-    let mut taxa: Option<BTreeSet<u32>> = None;
-    let mut from = None;
-    let mut to = None;
-    let mut datasets: Option<Vec<String>> = None;
-    let mut aggregate = AggregateMode::Grid;
-    let list = |v: &str| -> Result<Vec<String>, Refusal> {
-        let items: Vec<String> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect();
-        if items.is_empty() || items.len() > MAX_LIST {
-            return Err(bad(format!(
-                "a list filter takes 1 to {MAX_LIST} comma-separated values"
-            )));
+    let q = request::parse_tile_query(query)?;
+    let taxa = q.taxa.map(|written| {
+        let mut set = written.clone();
+        for cd in written {
+            set.extend(l.taxonomy.descendants(cd));
         }
-        Ok(items)
-    };
-    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-        match k.as_ref() {
-            "taxon" => {
-                let set = taxa.get_or_insert_with(BTreeSet::new);
-                for t in list(&v)? {
-                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
-                        bad(format!(
-                            "taxon {:?}: expected a cd_ref (positive integer)",
-                            truncate(&t)
-                        ))
-                    })?;
-                    set.insert(cd);
-                    set.extend(l.taxonomy.descendants(cd));
-                }
-            }
-            "from" => from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?),
-            "to" => to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
-            "dataset" => datasets.get_or_insert_with(Vec::new).extend(list(&v)?),
-            "aggregate" => {
-                aggregate = match v.as_ref() {
-                    "grid" => AggregateMode::Grid,
-                    "h3" => AggregateMode::H3,
-                    _ => return Err(bad("aggregate: expected grid or h3")),
-                }
-            }
-            // Cache-busting parameters a viewer may add; they filter nothing.
-            "_" | "v" => {}
-            other => {
-                return Err(bad(format!(
-                    "unknown filter {:?}: tiles take taxon, from, to, dataset and aggregate",
-                    truncate(other)
-                )))
-            }
-        }
-    }
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(bad("from is after to"));
-        }
-    }
-    if let Some(d) = &mut datasets {
-        d.sort();
-        d.dedup();
-    }
+        set
+    });
     let filter = RecordFilter {
         taxa,
-        from,
-        to,
-        datasets,
+        from: q.from,
+        to: q.to,
+        datasets: q.datasets,
     };
-    let canonical = format!("{filter:?} {aggregate:?}");
-    Ok((filter, aggregate, canonical))
+    let canonical = format!("{filter:?} {:?}", q.aggregate);
+    Ok((filter, q.aggregate, canonical))
 }
 
 /// The caller from the Authorization header: absent → public; anything present must be a
 /// valid token, or the request is refused (never silently served as public).
 pub fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
     let refused = || Refusal(StatusCode::UNAUTHORIZED, "invalid or expired token".into());
-    let Some(h) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(h) = values.next() else {
         return Ok(Caller::Public);
     };
+    // Two Authorization headers: a proxy may have checked the other one.
+    if values.next().is_some() {
+        return Err(refused());
+    }
     let text = h.to_str().map_err(|_| refused())?;
     let verifier = s.verifier.as_ref().ok_or_else(refused)?;
     verifier
@@ -240,17 +180,8 @@ async fn tile(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
-    let out_of_range =
-        || bad("tile out of range: /tiles/{z}/{x}/{y}.mvt with 0 ≤ z ≤ 22 and 0 ≤ x, y < 2^z");
-    let y = y
-        .strip_suffix(".mvt")
-        .ok_or_else(|| bad("tiles are /tiles/{z}/{x}/{y}.mvt"))?;
-    let (z, x, y): (u8, u32, u32) = (
-        z.parse().map_err(|_| out_of_range())?,
-        x.parse().map_err(|_| out_of_range())?,
-        y.parse().map_err(|_| out_of_range())?,
-    );
-    let tile = TileId::new(z, x, y).ok_or_else(out_of_range)?;
+    let tile = request::parse_tile_path(&z, &x, &y)?;
+    let (z, x, y) = (tile.z(), tile.x(), tile.y());
     // One generation for the whole request: filter expansion, cache key and rendering.
     let loaded = s.current();
     let (filter, aggregate, filter_key) = parse_filter(&loaded, query.as_deref())?;

@@ -1,0 +1,194 @@
+//! Tile paths and tile query strings, parsed without the store: pure functions of the
+//! request text, so a fuzzer can drive them (`fuzz/fuzz_targets/tile_request.rs`) and a
+//! refusal depends on the request only.
+
+use super::routes::{bad, Refusal};
+use crate::date::Day;
+use crate::geo::webmercator::TileId;
+use crate::tiles::render::AggregateMode;
+use std::collections::BTreeSet;
+
+/// Longest query string accepted (bounded work and memory per request).
+pub const MAX_QUERY: usize = 4096;
+/// Most values in one list filter.
+pub const MAX_LIST: usize = 100;
+
+/// The filters of a tile request as written: taxa not yet expanded to their descendants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TileQuery {
+    pub taxa: Option<BTreeSet<u32>>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    /// Sorted, without duplicates.
+    pub datasets: Option<Vec<String>>,
+    pub aggregate: AggregateMode,
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// `/tiles/{z}/{x}/{y}.mvt`: the three path segments as received.
+pub fn parse_tile_path(z: &str, x: &str, y: &str) -> Result<TileId, Refusal> {
+    let out_of_range =
+        || bad("tile out of range: /tiles/{z}/{x}/{y}.mvt with 0 ≤ z ≤ 22 and 0 ≤ x, y < 2^z");
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| bad("tiles are /tiles/{z}/{x}/{y}.mvt"))?;
+    // Digits only: Rust's integer parser also takes a leading '+', and "/tiles/+1/0/0.mvt"
+    // would be a second URL (a second CDN cache entry) for the same tile.
+    let number = |s: &str| -> Result<u32, Refusal> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(out_of_range());
+        }
+        s.parse().map_err(|_| out_of_range())
+    };
+    let (z, x, y) = (number(z)?, number(x)?, number(y)?);
+    let z = u8::try_from(z).map_err(|_| out_of_range())?;
+    TileId::new(z, x, y).ok_or_else(out_of_range)
+}
+
+/// A comma-separated list of 1 to [`MAX_LIST`] non-empty values.
+fn list(v: &str) -> Result<Vec<String>, Refusal> {
+    let mut items = Vec::new();
+    for item in v.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+        // Stop counting at the limit: a list of a million commas costs no more than 101.
+        if items.len() == MAX_LIST {
+            return Err(list_refusal());
+        }
+        items.push(item.to_string());
+    }
+    if items.is_empty() {
+        return Err(list_refusal());
+    }
+    Ok(items)
+}
+
+fn list_refusal() -> Refusal {
+    bad(format!(
+        "a list filter takes 1 to {MAX_LIST} comma-separated values"
+    ))
+}
+
+/// The query string of a tile or TileJSON request: `taxon`, `from`, `to`, `dataset`,
+/// `aggregate`, and the cache-busters `_` and `v`.
+pub fn parse_tile_query(query: Option<&str>) -> Result<TileQuery, Refusal> {
+    let q = query.unwrap_or("");
+    if q.len() > MAX_QUERY {
+        return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
+    }
+    let mut out = TileQuery::default();
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        match k.as_ref() {
+            "taxon" => {
+                let set = out.taxa.get_or_insert_with(BTreeSet::new);
+                for t in list(&v)? {
+                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
+                        bad(format!(
+                            "taxon {:?}: expected a cd_ref (positive integer)",
+                            truncate(&t)
+                        ))
+                    })?;
+                    set.insert(cd);
+                    if set.len() > MAX_LIST {
+                        return Err(list_refusal());
+                    }
+                }
+            }
+            "from" => {
+                out.from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?)
+            }
+            "to" => out.to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
+            "dataset" => {
+                let d = out.datasets.get_or_insert_with(Vec::new);
+                d.extend(list(&v)?);
+                if d.len() > MAX_LIST {
+                    return Err(list_refusal());
+                }
+            }
+            "aggregate" => {
+                out.aggregate = match v.as_ref() {
+                    "grid" => AggregateMode::Grid,
+                    "h3" => AggregateMode::H3,
+                    _ => return Err(bad("aggregate: expected grid or h3")),
+                }
+            }
+            // Cache-busting parameters a viewer may add; they filter nothing.
+            "_" | "v" => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown filter {:?}: tiles take taxon, from, to, dataset and aggregate",
+                    truncate(other)
+                )))
+            }
+        }
+    }
+    if let (Some(f), Some(t)) = (out.from, out.to) {
+        if f > t {
+            return Err(bad("from is after to"));
+        }
+    }
+    if let Some(d) = &mut out.datasets {
+        d.sort();
+        d.dedup();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(q: &str) -> String {
+        match parse_tile_query(Some(q)) {
+            Ok(t) => panic!("{q:?} accepted as {t:?}"),
+            Err(r) => r.1,
+        }
+    }
+
+    #[test]
+    fn tile_paths_within_range_only() {
+        let t = parse_tile_path("3", "7", "0.mvt").ok().unwrap();
+        assert_eq!((t.z(), t.x(), t.y()), (3, 7, 0));
+        for (z, x, y) in [
+            ("3", "8", "0.mvt"),
+            ("23", "0", "0.mvt"),
+            ("99", "0", "0.mvt"),
+            ("-1", "0", "0.mvt"),
+            ("1", "-1", "0.mvt"),
+            ("1", "0", "x.mvt"),
+            ("1", "0", "0"),
+            ("4294967296", "0", "0.mvt"),
+            ("1", "18446744073709551616", "0.mvt"),
+            ("", "", ".mvt"),
+            ("+1", "0", "0.mvt"),
+            ("1", "+0", "0.mvt"),
+            ("1", "0", "+0.mvt"),
+            (" 1", "0", "0.mvt"),
+        ] {
+            assert!(parse_tile_path(z, x, y).is_err(), "{z}/{x}/{y}");
+        }
+    }
+
+    #[test]
+    fn filters_parse_and_are_bounded() {
+        let q = parse_tile_query(Some(
+            "taxon=3,1,3&dataset=b,a,b&aggregate=h3&from=2020-01-01&to=2021-01-01&_=9",
+        ))
+        .ok()
+        .unwrap();
+        assert_eq!(q.taxa, Some(BTreeSet::from([1, 3])));
+        assert_eq!(q.datasets, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(q.aggregate, AggregateMode::H3);
+        assert!(refused("from=2021-01-01&to=2020-01-01").contains("after"));
+        assert!(refused("taxon=0").contains("taxon"));
+        assert!(refused("taxon=4294967296").contains("taxon"));
+        assert!(refused("colour=red").contains("unknown filter"));
+        // 101 taxa in one list, or over repeated parameters.
+        let many: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+        assert!(refused(&format!("taxon={}", many.join(","))).contains("1 to 100"));
+        let repeated: Vec<String> = (1..=101).map(|i| format!("taxon={i}")).collect();
+        assert!(refused(&repeated.join("&")).contains("1 to 100"));
+        assert!(refused(&"a".repeat(MAX_QUERY + 1)).contains("longer than"));
+    }
+}
