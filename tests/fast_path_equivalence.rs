@@ -79,6 +79,19 @@ fn indexed_tiles_equal_scanned_tiles() {
             taxa: Some(BTreeSet::from([sensitive[0].cd_ref])),
             ..RecordFilter::default()
         },
+        // Several taxa, sensitive and common: per-unit taxon counts are sums, not copies.
+        RecordFilter {
+            taxa: Some(
+                sensitive
+                    .iter()
+                    .step_by(7)
+                    .map(|r| r.cd_ref)
+                    .chain(input.rows.iter().step_by(97).map(|r| r.cd_ref))
+                    .take(40)
+                    .collect(),
+            ),
+            ..RecordFilter::default()
+        },
         RecordFilter {
             from: Day::parse("2000-01-01").ok(),
             to: Day::parse("2020-12-31").ok(),

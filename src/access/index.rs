@@ -108,6 +108,58 @@ pub struct PublicTallies {
     pub departements: Vec<Tally>,
     /// Per aggregation grid (10 km, and 1 km when the zoom plan has that stage).
     pub cells: Vec<CellTallies>,
+    /// The same counts split by taxon, for tiles filtered by taxa only.
+    pub by_taxon: TaxonTallies,
+}
+
+/// Observations per taxon (cd_ref) and unit. A taxon filter's tally of a unit is the sum
+/// over its taxa, and its number of taxa the number of its taxa with observations there:
+/// records of different cd_refs never share a taxon, so the split loses nothing.
+#[derive(Debug, Default)]
+pub struct TaxonTallies {
+    pub departements: HashMap<u32, Vec<(u16, u64)>>,
+    /// Per grid of [`PublicTallies::cells`], in the same order: cells, then the areas no
+    /// cell of that grid can hold.
+    pub cells: Vec<TaxonCells>,
+}
+
+#[derive(Debug, Default)]
+pub struct TaxonCells {
+    pub units: HashMap<u32, Vec<(Cell, u64)>>,
+    pub coarse: HashMap<u32, Vec<(DiffusionArea, u64)>>,
+}
+
+/// The 10 km blocks (see [`super::view::block_of`]) a lon/lat box may meet, one block of
+/// margin on each side: (east min, east max, north min, north max).
+pub fn block_range(bbox: &BBox) -> (i32, i32, i32, i32) {
+    // The box's extent in Lambert-93, from its corners and edge midpoints, plus a block.
+    let (mx, my) = (
+        (bbox.min[0] + bbox.max[0]) / 2.0,
+        (bbox.min[1] + bbox.max[1]) / 2.0,
+    );
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (lon, lat) in [
+        (bbox.min[0], bbox.min[1]),
+        (bbox.min[0], bbox.max[1]),
+        (bbox.max[0], bbox.min[1]),
+        (bbox.max[0], bbox.max[1]),
+        (mx, bbox.min[1]),
+        (mx, bbox.max[1]),
+        (bbox.min[0], my),
+        (bbox.max[0], my),
+    ] {
+        let (x, y) =
+            crate::geo::lambert93::forward(lon.clamp(-180.0, 180.0), lat.clamp(-85.0, 85.0));
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    let lo = |v: f64| (v / 10_000.0).floor() as i32 - 1;
+    let hi = |v: f64| (v / 10_000.0).floor() as i32 + 1;
+    (lo(x0), hi(x1), lo(y0), hi(y1))
 }
 
 /// A cell, its lon/lat box and its counts.
@@ -125,35 +177,7 @@ pub struct CellTallies {
 impl CellTallies {
     /// Cells whose 10 km block may meet `bbox` (lon/lat): the caller tests each box.
     pub fn meeting(&self, bbox: &BBox) -> impl Iterator<Item = &CellTally> {
-        // The box's extent in Lambert-93, from its corners and edge midpoints, plus a block.
-        let mut xs = Vec::with_capacity(8);
-        let mut ys = Vec::with_capacity(8);
-        let (mx, my) = (
-            (bbox.min[0] + bbox.max[0]) / 2.0,
-            (bbox.min[1] + bbox.max[1]) / 2.0,
-        );
-        for (lon, lat) in [
-            (bbox.min[0], bbox.min[1]),
-            (bbox.min[0], bbox.max[1]),
-            (bbox.max[0], bbox.min[1]),
-            (bbox.max[0], bbox.max[1]),
-            (mx, bbox.min[1]),
-            (mx, bbox.max[1]),
-            (bbox.min[0], my),
-            (bbox.max[0], my),
-        ] {
-            let (x, y) =
-                crate::geo::lambert93::forward(lon.clamp(-180.0, 180.0), lat.clamp(-85.0, 85.0));
-            xs.push(x);
-            ys.push(y);
-        }
-        let lo = |v: &[f64]| {
-            (v.iter().cloned().fold(f64::INFINITY, f64::min) / 10_000.0).floor() as i32 - 1
-        };
-        let hi = |v: &[f64]| {
-            (v.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / 10_000.0).floor() as i32 + 1
-        };
-        let (e0, e1, n0, n1) = (lo(&xs), hi(&xs), lo(&ys), hi(&ys));
+        let (e0, e1, n0, n1) = block_range(bbox);
         // A box far larger than the data: scanning every block is cheaper than every key.
         let huge = (i64::from(e1) - i64::from(e0)) * (i64::from(n1) - i64::from(n0))
             > self.by_block.len() as i64;

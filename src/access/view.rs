@@ -9,7 +9,8 @@ use super::diffusion::{
 };
 use super::index::CellTally;
 use super::index::{
-    precision_code, precision_of_code, CellTallies, DayIndex, PublicTallies, Tally,
+    precision_code, precision_of_code, CellTallies, DayIndex, PublicTallies, Tally, TaxonCells,
+    TaxonTallies,
 };
 use super::rights::Caller;
 use crate::admin::AdminAreas;
@@ -487,22 +488,55 @@ impl<'a> AccessView<'_, 'a> {
             t.0 += 1;
             t.1.insert(cd_ref);
         };
+        // The same counts per (taxon, unit), for taxon-filtered tiles.
+        let mut taxon_departements: HashMap<(u32, u16), u64> = HashMap::new();
+        type TaxonGrid = (
+            HashMap<(u32, Cell), u64>,
+            HashMap<(u32, DiffusionArea), u64>,
+        );
+        let mut taxon_cells: Vec<TaxonGrid> = sizes.iter().map(|_| Default::default()).collect();
         self.for_each(|s| {
             if let Some(d) = self.ctx.assigned_departement(s) {
                 add(&mut departements[d as usize], s.cd_ref);
+                *taxon_departements.entry((s.cd_ref, d)).or_default() += 1;
             }
-            for (size, (units, coarse)) in sizes.iter().zip(cells.iter_mut()) {
+            for ((size, (units, coarse)), (t_units, t_coarse)) in sizes
+                .iter()
+                .zip(cells.iter_mut())
+                .zip(taxon_cells.iter_mut())
+            {
                 match s.cell_unit(*size) {
-                    Some(c) => add(units.entry(c).or_default(), s.cd_ref),
-                    None => add(coarse.entry(s.area).or_default(), s.cd_ref),
+                    Some(c) => {
+                        add(units.entry(c).or_default(), s.cd_ref);
+                        *t_units.entry((s.cd_ref, c)).or_default() += 1;
+                    }
+                    None => {
+                        add(coarse.entry(s.area).or_default(), s.cd_ref);
+                        *t_coarse.entry((s.cd_ref, s.area)).or_default() += 1;
+                    }
                 }
             }
         });
+        let mut by_taxon = TaxonTallies::default();
+        for ((t, d), n) in taxon_departements {
+            by_taxon.departements.entry(t).or_default().push((d, n));
+        }
+        for (t_units, t_coarse) in taxon_cells {
+            let mut grid = TaxonCells::default();
+            for ((t, c), n) in t_units {
+                grid.units.entry(t).or_default().push((c, n));
+            }
+            for ((t, a), n) in t_coarse {
+                grid.coarse.entry(t).or_default().push((a, n));
+            }
+            by_taxon.cells.push(grid);
+        }
         let tally = |(n, t): &Acc| Tally {
             observations: *n,
             taxa: t.len() as u64,
         };
         PublicTallies {
+            by_taxon,
             departements: departements.iter().map(tally).collect(),
             cells: sizes
                 .iter()

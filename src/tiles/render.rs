@@ -15,7 +15,8 @@
 //! records assigned to it, whichever tile asks.
 
 use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
-use crate::access::index::Tally;
+use crate::access::index::{block_range, PublicTallies, Tally};
+use crate::access::view::block_of;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
 use crate::date::Day;
@@ -175,13 +176,15 @@ pub fn render(
 
     let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
-    // Unfiltered, grid-aggregated low zooms: counts precomputed for the day, for the public
-    // and for agents who see every record precisely.
+    // Grid-aggregated low zooms, unfiltered or filtered by taxa only: counts precomputed for
+    // the day, for the public and for agents who see every record precisely.
+    let taxa_only = RecordFilter {
+        taxa: None,
+        ..req.filter.clone()
+    } == RecordFilter::default();
     let precomputed = match view.index() {
         Some(i)
-            if *req.filter == RecordFilter::default()
-                && req.aggregate == AggregateMode::Grid
-                && z <= plan.aggregates_max() =>
+            if taxa_only && req.aggregate == AggregateMode::Grid && z <= plan.aggregates_max() =>
         {
             match req.caller {
                 Caller::Public => Some(&i.tallies),
@@ -197,7 +200,18 @@ pub fn render(
     let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
     let mut points: Vec<(u64, &str, [f64; 2], Shown<'_>)> = Vec::new();
 
-    if let Some(t) = precomputed {
+    if let (Some(t), Some(taxa)) = (precomputed, &req.filter.taxa) {
+        taxon_tallies(
+            ctx,
+            t,
+            taxa,
+            z,
+            plan,
+            &buffered,
+            &mut unit_tallies,
+            &mut blurred_tallies,
+        );
+    } else if let Some(t) = precomputed {
         if z <= plan.departement_max {
             for (d, tally) in t.departements.iter().enumerate() {
                 if tally.observations > 0 && areas.departement_bbox(d).intersects(&buffered) {
@@ -442,6 +456,77 @@ pub fn render(
     let mut out = Vec::new();
     enc.encode_into(&mut out);
     out
+}
+
+/// The precomputed tallies of the units meeting the tile, for a filter on `taxa` alone: per
+/// unit, the sum of its taxa's observations and the number of its taxa present (the same
+/// units and counts as the scan: see `tests/fast_path_equivalence.rs`).
+#[allow(clippy::too_many_arguments)]
+fn taxon_tallies(
+    ctx: &AccessContext<'_>,
+    t: &PublicTallies,
+    taxa: &std::collections::BTreeSet<u32>,
+    z: u8,
+    plan: &ZoomPlan,
+    buffered: &BBox,
+    unit_tallies: &mut BTreeMap<Unit, Tally>,
+    blurred_tallies: &mut BTreeMap<DiffusionArea, Tally>,
+) {
+    let add = |tally: &mut Tally, n: u64| {
+        tally.observations += n;
+        tally.taxa += 1;
+    };
+    let areas = ctx.store.areas();
+    if z <= plan.departement_max {
+        let mut per: BTreeMap<u16, Tally> = BTreeMap::new();
+        for cd in taxa {
+            for (d, n) in t.by_taxon.departements.get(cd).into_iter().flatten() {
+                add(per.entry(*d).or_default(), *n);
+            }
+        }
+        for (d, tally) in per {
+            if areas.departement_bbox(d as usize).intersects(buffered) {
+                unit_tallies.insert(Unit::Departement(d), tally);
+            }
+        }
+        return;
+    }
+    let Some(k) = plan
+        .cell_unit(z)
+        .and_then(|size| t.cells.iter().position(|c| c.size == size))
+    else {
+        return;
+    };
+    let Some(grid) = t.by_taxon.cells.get(k) else {
+        return;
+    };
+    let (e0, e1, n0, n1) = block_range(buffered);
+    let mut cells: BTreeMap<Cell, Tally> = BTreeMap::new();
+    let mut coarse: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
+    for cd in taxa {
+        for (c, n) in grid.units.get(cd).into_iter().flatten() {
+            let (e, n_) = block_of(c);
+            if (e0..=e1).contains(&e) && (n0..=n1).contains(&n_) {
+                add(cells.entry(*c).or_default(), *n);
+            }
+        }
+        for (a, n) in grid.coarse.get(cd).into_iter().flatten() {
+            add(coarse.entry(*a).or_default(), *n);
+        }
+    }
+    for (c, tally) in cells {
+        if ctx
+            .area_bbox(&DiffusionArea::Cell(c))
+            .is_some_and(|b| b.intersects(buffered))
+        {
+            unit_tallies.insert(Unit::Cell(c), tally);
+        }
+    }
+    for (a, tally) in coarse {
+        if ctx.area_bbox(&a).is_some_and(|b| b.intersects(buffered)) {
+            blurred_tallies.insert(a, tally);
+        }
+    }
 }
 
 /// The hexagon of an H3 cell index in lon/lat.
