@@ -273,6 +273,7 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
         Some(p) => ServeConfig::read(p)?,
         None => ServeConfig::default(),
     };
+    flou::server::logging::init(&cfg.log)?;
     let data = pipeline::default_data_dir();
     let store = store
         .or(cfg.store.clone())
@@ -307,6 +308,7 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
     runtime.block_on(flou::server::serve(state, &bind, |addr| {
         // Tests and scripts read this line to learn the port.
         println!("flou serving {} on http://{addr}/", store.display());
+        tracing::info!(target: "flou::serve", %addr, "listening");
     }))?;
     Ok(())
 }

@@ -301,7 +301,9 @@ async fn indicator(
         query.indicator.name(),
         query.unit.name().replace(':', "")
     );
-    let body = match cached(&key, &loaded) {
+    let hit = cached(&key, &loaded);
+    s.metrics.indicator_cache(hit.is_some());
+    let body = match hit {
         Some(b) => b,
         None => {
             let b = Arc::new(

@@ -9,6 +9,8 @@ pub mod cache;
 pub mod config;
 pub mod extracts_routes;
 pub mod indicators_routes;
+pub mod logging;
+pub mod metrics;
 pub mod routes;
 
 pub use config::ServeConfig;
@@ -129,6 +131,8 @@ pub struct AppState {
     /// The last reload failure, until a reload succeeds (shown by /health without detail).
     last_reload_error: Mutex<Option<String>>,
     reload_poll: Option<std::time::Duration>,
+    /// `/metrics`' counters and who may read them.
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -146,6 +150,7 @@ impl AppState {
             next_serial: AtomicU64::new(2),
             last_reload_error: Mutex::new(None),
             reload_poll: config.reload_poll(),
+            metrics: metrics::Metrics::new(metrics::MetricsAccess::from_config(&config.metrics)?),
         };
         state
             .current()
@@ -179,6 +184,11 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         *last = result.as_ref().err().map(|e| e.to_string());
+        match &result {
+            Ok(ReloadOutcome::Swapped { .. }) => self.metrics.reload(true),
+            Ok(ReloadOutcome::Unchanged { .. }) => {}
+            Err(_) => self.metrics.reload(false),
+        }
         result
     }
 
@@ -234,6 +244,11 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
     routes::routes()
         .merge(extracts_routes::routes())
         .merge(indicators_routes::routes())
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            logging::observe,
+        ))
         .with_state(state)
 }
 
@@ -252,7 +267,9 @@ pub async fn serve(
     on_bound(addr);
     let state = Arc::new(state);
     spawn_reloaders(&state);
-    axum::serve(listener, router(state))
+    // The peer address: `/metrics` is served to allowed networks only.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ServerError::Io("serve".into(), e))
@@ -292,16 +309,25 @@ async fn reload_and_log(state: &Arc<AppState>, why: &'static str) {
     let served = state.current().generation();
     match done {
         Ok(Ok(ReloadOutcome::Swapped { from, to })) => {
-            eprintln!("reload ({why}): now serving generation {to} (was {from})")
+            tracing::info!(target: "flou::reload", why, from, to, "reload: serving the new generation")
         }
         Ok(Ok(ReloadOutcome::Unchanged { .. })) => {}
         // Store errors name files of the store, never a record.
         // The poller meets a broken store again every tick: say it once.
         Ok(Err(e)) if before.as_deref() == Some(e.to_string().as_str()) => {}
-        Ok(Err(e)) => {
-            eprintln!("reload ({why}) refused: {e}; still serving generation {served}")
-        }
-        Err(_) => eprintln!("reload ({why}) failed; still serving generation {served}"),
+        Ok(Err(e)) => tracing::error!(
+            target: "flou::reload",
+            why,
+            error = %e,
+            served,
+            "reload refused: still serving the previous generation"
+        ),
+        Err(_) => tracing::error!(
+            target: "flou::reload",
+            why,
+            served,
+            "reload failed: still serving the previous generation"
+        ),
     }
 }
 

@@ -139,6 +139,57 @@ enum Unit {
     H3(u64),
 }
 
+/// Where a tile's records come from. [`render`] takes its branch from this function, so the
+/// server can count tiles per source (`/metrics`) and an index that silently stops being
+/// used shows up as tiles moving to `Scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileSource {
+    /// The day index's precomputed public tallies (public, unfiltered, grid, low zooms).
+    PublicTallies,
+    /// The day index's selection lists.
+    Index,
+    /// A scan of the departments near the tile (no index for this day, policy, generation).
+    Scan,
+}
+
+impl TileSource {
+    pub const ALL: [TileSource; 3] = [
+        TileSource::PublicTallies,
+        TileSource::Index,
+        TileSource::Scan,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TileSource::PublicTallies => "public_tallies",
+            TileSource::Index => "index",
+            TileSource::Scan => "scan",
+        }
+    }
+}
+
+/// The source [`render`] reads this tile from.
+pub fn tile_source(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPlan) -> TileSource {
+    let view = AccessView {
+        ctx,
+        caller: req.caller,
+        today: req.today,
+        filter: req.filter,
+    };
+    match view.index() {
+        None => TileSource::Scan,
+        Some(_)
+            if *req.caller == Caller::Public
+                && *req.filter == RecordFilter::default()
+                && req.aggregate == AggregateMode::Grid
+                && req.tile.z() <= plan.aggregates_max() =>
+        {
+            TileSource::PublicTallies
+        }
+        Some(_) => TileSource::Index,
+    }
+}
+
 /// Renders the tile; `enc` is reused between calls (its buffers are kept).
 pub fn render(
     ctx: &AccessContext<'_>,
@@ -176,15 +227,8 @@ pub fn render(
     let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
     // Public, unfiltered, grid-aggregated low zooms: counts precomputed for the day.
-    let precomputed = match view.index() {
-        Some(i)
-            if *req.caller == Caller::Public
-                && *req.filter == RecordFilter::default()
-                && req.aggregate == AggregateMode::Grid
-                && z <= plan.aggregates_max() =>
-        {
-            Some(&i.tallies)
-        }
+    let precomputed = match (tile_source(ctx, req, plan), view.index()) {
+        (TileSource::PublicTallies, Some(i)) => Some(&i.tallies),
         _ => None,
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
