@@ -7,8 +7,9 @@
 //!   that is, where sensitive records are. One rule for every caller is easier to audit.
 //! - the **names** of the query filters (`taxon,from`), never their values (a taxon or
 //!   dataset an agent filters on, next to its other requests, says what it looks for).
-//! - the **caller kind** (`public`, `agent`, `rejected` = a 401): never the token, the
-//!   Authorization header, the subject or the grants.
+//! - the **caller kind** (`public`; `agent`: a token was sent and not refused; `rejected`:
+//!   a 401; `scraper`: a token sent to `/metrics`): never the token, the Authorization
+//!   header, the subject or the grants.
 //! - the store **generation** that answered, the status and the latency.
 //!
 //! Bodies (extract perimeters) are never read here. The request id is generated, or taken
@@ -181,10 +182,11 @@ pub async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or_else(|| s.current().generation());
-    let caller = match (with_token, status) {
-        (false, _) => "public",
-        (true, 401) => "rejected",
-        (true, _) => "agent",
+    let caller = match (with_token, status, route) {
+        (false, _, _) => "public",
+        (true, _, Route::Metrics) => "scraper",
+        (true, 401, _) => "rejected",
+        (true, _, _) => "agent",
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
