@@ -2,6 +2,7 @@
 //! two callers share an entry only when their rights are identical, so no entry is ever
 //! served to a caller of other rights.
 
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,10 +23,12 @@ pub struct TileKey {
     pub filter: Arc<str>,
 }
 
+/// A rendered tile. The bodies are `Bytes` so that a response shares them (a reference
+/// count) instead of copying the tile on every cache hit.
 #[derive(Debug)]
 pub struct TileEntry {
-    pub raw: Vec<u8>,
-    pub gzip: Vec<u8>,
+    pub raw: Bytes,
+    pub gzip: Bytes,
     pub etag: String,
 }
 

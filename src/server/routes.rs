@@ -318,14 +318,21 @@ pub fn with_generation(mut r: Response, loaded: &Loaded) -> Response {
     r
 }
 
-fn entry_of(raw: Vec<u8>) -> TileEntry {
+fn entry_of(mut raw: Vec<u8>) -> TileEntry {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let gzip = gz
+    let mut gzip = gz
         .write_all(&raw)
         .and_then(|_| gz.finish())
         .unwrap_or_default();
     let etag = format!("\"{:016x}-{}\"", fnv64(&raw), raw.len());
-    TileEntry { raw, gzip, etag }
+    // Both grew by doubling: without this the cache would hold up to twice what it counts.
+    raw.shrink_to_fit();
+    gzip.shrink_to_fit();
+    TileEntry {
+        raw: raw.into(),
+        gzip: gzip.into(),
+        etag,
+    }
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {
