@@ -37,6 +37,20 @@ trap cleanup EXIT
 
 log "(a) cargo build --release"
 cargo build --release --quiet
+cargo build --release --quiet --example static_tiles
+static_port=${STATIC_PORT:-8092}
+# An agent token (HS256, the secret of the bench config) whose grant covers everything.
+secret=bench-secret-of-at-least-32-bytes-0123456789
+agent_token=$(python3 - "$secret" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(json.dumps({"sub": "bench-agent", "exp": int(time.time()) + 86400,
+                       "grants": [{"max_sensitivity": 4}]}).encode())
+sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+print(f"{head}.{body}.{sig}")
+PY
+)
 
 log "(b) data: $n records"
 csv=$out/synth-$n.csv
@@ -61,8 +75,13 @@ bind = "127.0.0.1:$flou_port"
 store = "$store"
 [public]
 min_precision = "precise"
+[auth]
+algorithm = "HS256"
+secret = "$secret"
 [tiles]
 cache_mb = $1
+[reload]
+poll_ms = 0
 TOML
   "$flou" serve --config "$out/flou-bench-$1.toml" >"$out/flou-serve.log" 2>&1 &
   flou_pid=$!
@@ -70,9 +89,9 @@ TOML
   wait_http "http://127.0.0.1:$flou_port/health"
 }
 stop_flou() { kill "$flou_pid" 2>/dev/null || true; wait "$flou_pid" 2>/dev/null || true; }
-rss_sampler() { # samples VmRSS (kB) of $1 every 0.2 s into $2
+rss_sampler() { # samples "VmRSS RssAnon" (kB) of $1 every 0.2 s into $2
   while kill -0 "$1" 2>/dev/null; do
-    awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null >>"$2" || true
+    awk '/VmRSS/{r=$2} /RssAnon/{a=$2} END{if (r) print r, a}' "/proc/$1/status" 2>/dev/null >>"$2" || true
     sleep 0.2
   done
 }
@@ -84,10 +103,10 @@ warm() { # base url, paths file: every path once, failing on any non-200
 }
 bands=(5-6 7-9 10-12 13-14)
 declare -A res
-run_wrk() { # label, base url, server prefix
+run_wrk() { # label, base url, server prefix [, agent token]
   for b in "${bands[@]}"; do
     [ "${WARM:-1}" = 0 ] || warm "$2" "$tiles/$3-$b.txt"
-    line=$(wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 120s -s benches/peer/cycle.lua \
+    line=$(BENCH_AUTH=${4:-} wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 120s -s benches/peer/cycle.lua \
       "$2" -- "$tiles/$3-$b.txt" | grep '^RESULT')
     res[$1,$b]=$line
     log "  $1 z$b: $line"
@@ -99,6 +118,7 @@ start_flou 0
 : >"$out/rss-$n.txt"
 rss_sampler "$flou_pid" "$out/rss-$n.txt" &
 rss_idle=$(awk '/VmRSS/{print $2}' "/proc/$flou_pid/status")
+anon_idle=$(awk '/RssAnon/{print $2}' "/proc/$flou_pid/status")
 
 log "(d) peer: PostgreSQL + PostGIS, database $db"
 PEER_DB=$db bash benches/peer/setup.sh >&2
@@ -121,7 +141,13 @@ wait_http "http://127.0.0.1:$martin_port/health"
 
 log "(e) load: $duration s per band, $conns connections, $threads threads"
 run_wrk flou "http://127.0.0.1:$flou_port" flou
-rss_serving=$(sort -n "$out/rss-$n.txt" | tail -1)
+log "(e) agent (every record precise), same server, cache off"
+run_wrk agent "http://127.0.0.1:$flou_port" flou "$agent_token"
+rss_serving=$(sort -n "$out/rss-$n.txt" | tail -1 | cut -d' ' -f1)
+anon_serving=$(cut -d' ' -f2 "$out/rss-$n.txt" | sort -n | tail -1)
+log "(e) z0-z6 over France, each tile timed alone, cache off"
+france_public=$(python3 benches/france_tiles.py "http://127.0.0.1:$flou_port")
+france_agent=$(python3 benches/france_tiles.py "http://127.0.0.1:$flou_port" "$agent_token")
 run_wrk peer "http://127.0.0.1:$martin_port" martin
 
 log "(g) correctness: a few tiles side by side"
@@ -132,7 +158,25 @@ stop_flou
 log "(e) flou serve, cache on (second pass)"
 start_flou 1024
 run_wrk cached "http://127.0.0.1:$flou_port" flou
+log "(e) the same bytes from a minimal axum server (benches/static_tiles.rs)"
+static_dir=$out/static-$n
+mkdir -p "$static_dir"
+: >"$static_dir/list.tsv"
+k=0
+for b in "${bands[@]}"; do
+  while read -r p; do
+    k=$((k + 1))
+    curl -sf -o "$static_dir/$k.mvt" "http://127.0.0.1:$flou_port$p"
+    printf '%s\t%s\n' "$p" "$static_dir/$k.mvt" >>"$static_dir/list.tsv"
+  done <"$tiles/flou-$b.txt"
+done
 stop_flou
+"$target/release/examples/static_tiles" "$static_dir/list.tsv" "127.0.0.1:$static_port" >"$out/static.log" 2>&1 &
+static_pid=$!
+pids+=("$static_pid")
+wait_http "http://127.0.0.1:$static_port$(head -1 "$tiles/flou-5-6.txt")"
+run_wrk static "http://127.0.0.1:$static_port" flou
+kill "$static_pid" 2>/dev/null || true
 kill "$martin_pid" 2>/dev/null || true
 
 # (g) the report
@@ -176,8 +220,37 @@ report=$out/results-$n.md
     echo "| $b$errs | $fr | $fp50 | $fp99 | $pr | $pp50 | $pp99 | $ratio | $cr | $cp50 / $cp99 |"
   done
   echo
+  echo "Agent (a token whose grant covers every record: everything precise), same tiles, flou"
+  echo "cache off; and flou's cache against a minimal axum server answering the same paths with"
+  echo "the same bytes from a HashMap (benches/static_tiles.rs, the floor for a cached tile):"
+  echo
+  echo "| zoom | agent req/s | agent p50 ms | agent p99 ms | flou cached req/s | minimal axum req/s | cached / minimal |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for b in "${bands[@]}"; do
+    read -r _ _ ar ap50 ap99 ae as <<<"${res[agent,$b]}"
+    read -r _ _ cr _ _ _ _ <<<"${res[cached,$b]}"
+    read -r _ _ sr _ _ se ss <<<"${res[static,$b]}"
+    ratio=$(python3 -c "print(f'{$cr/$sr:.2f}×' if $sr > 0 else 'n/a')")
+    errs=""
+    [ "$ae$as$se$ss" = 0000 ] || errs=" (errors agent $ae/$as, static $se/$ss)"
+    echo "| $b$errs | $ar | $ap50 | $ap99 | $cr | $sr | $ratio |"
+  done
+  echo
+  echo "Tiles z0–z6 over metropolitan France, uncached, each fetched alone 3 times in a row"
+  echo "(benches/france_tiles.py; target ≤ 50 ms each):"
+  echo
+  echo "| z | tiles | public median ms | public max ms |"
+  echo "|---:|---:|---:|---:|"
+  echo "$france_public"
+  echo
+  echo "| z | tiles | agent median ms | agent max ms |"
+  echo "|---:|---:|---:|---:|"
+  echo "$france_agent"
+  echo
   echo "flou RSS: $((rss_idle / 1024)) MB after start, $((rss_serving / 1024)) MB peak while serving uncached"
-  echo "(VmRSS sampled every 0.2 s; the store is memory-mapped, so its pages count once touched)."
+  echo "(VmRSS sampled every 0.2 s; the store is memory-mapped, so its pages count once touched);"
+  echo "anonymous memory (RssAnon, beyond the page cache): $((anon_idle / 1024)) MB after start,"
+  echo "$((anon_serving / 1024)) MB peak (target ≤ 300 MB)."
   echo
   echo "Correctness (benches/peer/compare.py: number of precise points, and observations per"
   echo "blurred area / aggregate unit matched by code, flou / peer):"

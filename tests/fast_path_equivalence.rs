@@ -64,6 +64,14 @@ fn indexed_tiles_equal_scanned_tiles() {
                 },
             ],
         },
+        // Covers everything: low zooms from the all-precise tallies.
+        Caller::Agent {
+            sub: "admin".into(),
+            grants: vec![Grant {
+                max_sensitivity: 4,
+                ..Grant::default()
+            }],
+        },
     ];
     let filters = [
         RecordFilter::default(),

@@ -89,10 +89,12 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
         .take(3)
         .map(|t| format!("/tiles/12/{}/{}.mvt", t.x(), t.y()))
         .collect();
-    // Public z5 twice: rendered from the public tallies once, then a cache hit.
+    // Public z5 twice: rendered from the public tallies once, then a cache hit. An agent
+    // who sees everything: the all-precise tallies.
     for _ in 0..2 {
         assert_eq!(server.get(&z5, &[]).status, 200);
     }
+    assert_eq!(server.get(&z5, &[("Authorization", &agent)]).status, 200);
     // z12: public, agent, public with a filter: all through the index lists.
     for p in &z12 {
         assert_eq!(server.get(p, &[]).status, 200);
@@ -118,7 +120,7 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
             &m,
             r#"flou_http_requests_total{route="tile",zoom="5",class="2xx"}"#
         ),
-        2.0
+        3.0
     );
     assert_eq!(
         get(
@@ -180,6 +182,13 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
         get(&m, r#"flou_tiles_rendered_total{source="public_tallies"}"#),
         1.0
     );
+    assert_eq!(
+        get(
+            &m,
+            r#"flou_tiles_rendered_total{source="all_precise_tallies"}"#
+        ),
+        1.0
+    );
     assert_eq!(get(&m, r#"flou_tiles_rendered_total{source="index"}"#), 9.0);
     assert_eq!(get(&m, r#"flou_tiles_rendered_total{source="scan"}"#), 0.0);
     assert_eq!(
@@ -188,9 +197,9 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
     );
     assert_eq!(
         get(&m, r#"flou_tile_cache_requests_total{result="miss"}"#),
-        10.0
+        11.0
     );
-    assert_eq!(get(&m, "flou_tile_cache_entries"), 10.0);
+    assert_eq!(get(&m, "flou_tile_cache_entries"), 11.0);
     assert!(get(&m, "flou_tile_cache_bytes") > 0.0);
     assert_eq!(
         get(&m, "flou_tile_cache_capacity_bytes"),

@@ -2,6 +2,10 @@
 -- its own offset, and prints one machine-readable line at the end:
 --   RESULT requests req_per_s p50_ms p99_ms errors non2xx
 -- Usage: wrk -s benches/peer/cycle.lua URL -- PATHS_FILE
+-- BENCH_AUTH set: every request carries `Authorization: Bearer $BENCH_AUTH` (agent runs).
+local token = os.getenv("BENCH_AUTH")
+if token and #token > 0 then wrk.headers["Authorization"] = "Bearer " .. token end
+
 local paths = {}
 local i = 0
 local counter = 0

@@ -221,6 +221,29 @@ pub fn grant_covers(g: &Grant, r: &RecordFacts<'_>, taxa: &dyn TaxonTree) -> boo
             .is_none_or(|d| d.iter().any(|x| x == r.dataset))
 }
 
+/// Whether `g` covers every record whatever its facts: no restriction of place, taxon,
+/// period or dataset, and every sensitivity level up to the highest rank. Such an agent sees
+/// every record precisely, so its unfiltered low-zoom tiles can use counts made once a day
+/// for "everything precise" instead of a scan (a platform administrator's case).
+pub fn grant_covers_every_record(g: &Grant) -> bool {
+    let Grant {
+        departements,
+        communes,
+        taxa,
+        from,
+        to,
+        datasets,
+        max_sensitivity,
+    } = g;
+    departements.is_none()
+        && communes.is_none()
+        && taxa.is_none()
+        && from.is_none()
+        && to.is_none()
+        && datasets.is_none()
+        && *max_sensitivity >= sensitivity_rank(SensiNiveau::Hidden)
+}
+
 /// The precision `caller` may see `r` at.
 pub fn precision_for(
     caller: &Caller,
@@ -357,6 +380,66 @@ mod tests {
             p(SensiNiveau::N2, ABSENT, DsPublique::Pu, &silene),
             Precision::Grid(GridSize::Km10)
         );
+    }
+
+    #[test]
+    fn a_grant_said_to_cover_every_record_covers_every_level_and_any_restriction_breaks_it() {
+        let all = Grant {
+            max_sensitivity: 4,
+            ..Grant::default()
+        };
+        assert!(grant_covers_every_record(&all));
+        let levels = [
+            SensiNiveau::N0,
+            SensiNiveau::N1,
+            SensiNiveau::N2,
+            SensiNiveau::N3,
+            SensiNiveau::N4,
+            SensiNiveau::Km1,
+            SensiNiveau::Km5,
+            SensiNiveau::Hidden,
+        ];
+        for level in levels {
+            for dsp in [DsPublique::Pu, DsPublique::Pr] {
+                for producer in [0, 4, ABSENT] {
+                    let r = facts(level, producer, dsp);
+                    assert!(grant_covers(&all, &r, &FlatTaxa), "{level:?}");
+                }
+            }
+        }
+        let restricted = [
+            Grant {
+                max_sensitivity: 3,
+                ..all.clone()
+            },
+            Grant {
+                departements: Some(vec![]),
+                ..all.clone()
+            },
+            Grant {
+                communes: Some(vec!["05061".into()]),
+                ..all.clone()
+            },
+            Grant {
+                taxa: Some(vec![2852]),
+                ..all.clone()
+            },
+            Grant {
+                from: Day::parse("1900-01-01").ok(),
+                ..all.clone()
+            },
+            Grant {
+                to: Day::parse("2100-01-01").ok(),
+                ..all.clone()
+            },
+            Grant {
+                datasets: Some(vec!["jdd-a".into()]),
+                ..all.clone()
+            },
+        ];
+        for g in restricted {
+            assert!(!grant_covers_every_record(&g), "{g:?}");
+        }
     }
 
     #[test]

@@ -181,6 +181,9 @@ pub struct DayIndex {
     pub generation: u64,
     pub segments: Vec<SegmentDayIndex>,
     pub tallies: PublicTallies,
+    /// The same counts as seen by a caller who sees every record precisely (an agent with a
+    /// grant that [`super::diffusion::grant_covers_every_record`]); None if not built.
+    pub tallies_all_precise: Option<PublicTallies>,
 }
 
 impl DayIndex {
@@ -253,6 +256,7 @@ impl DayIndex {
             generation: store.manifest().generation,
             segments,
             tallies: PublicTallies::default(),
+            tallies_all_precise: None,
         }
     }
 }

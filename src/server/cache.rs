@@ -2,10 +2,11 @@
 //! two callers share an entry only when their rights are identical, so no entry is ever
 //! served to a caller of other rights.
 
-use bytes::Bytes;
+use axum::body::Bytes;
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TileKey {
@@ -23,18 +24,57 @@ pub struct TileKey {
     pub filter: Arc<str>,
 }
 
-/// A rendered tile. The bodies are `Bytes` so that a response shares them (a reference
-/// count) instead of copying the tile on every cache hit.
+/// A rendered tile. Bodies are `Bytes`: a response shares them, never copies them (a dense
+/// tile is megabytes). The gzip form is made on the first request that accepts it, so
+/// clients that do not ask for it never pay for it.
 #[derive(Debug)]
 pub struct TileEntry {
     pub raw: Bytes,
-    pub gzip: Bytes,
+    gzip: OnceLock<Bytes>,
     pub etag: String,
 }
 
 impl TileEntry {
+    pub fn new(raw: Vec<u8>) -> Self {
+        // Two CRC32s with different seeds (hardware-accelerated): a 64-bit content tag for
+        // the price of a memory pass, where a byte-wise hash cost ms on multi-MB tiles.
+        let mut second = crc32fast::Hasher::new_with_initial(0x9e37_79b9);
+        second.update(&raw);
+        let etag = format!(
+            "\"{:08x}{:08x}-{}\"",
+            crc32fast::hash(&raw),
+            second.finalize(),
+            raw.len()
+        );
+        TileEntry {
+            raw: Bytes::from(raw),
+            gzip: OnceLock::new(),
+            etag,
+        }
+    }
+
+    /// The gzip form, compressed now if no request asked for it before.
+    pub fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut gz = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.raw.len() / 3),
+                    flate2::Compression::fast(),
+                );
+                let done = gz.write_all(&self.raw).and_then(|_| gz.finish());
+                // An empty gzip form means "send it uncompressed" (never fails in memory).
+                Bytes::from(done.unwrap_or_default())
+            })
+            .clone()
+    }
+
+    pub fn has_gzip(&self) -> bool {
+        self.gzip.get().is_some()
+    }
+
+    /// Charged as if compressed already: the gzip form may be added after insertion.
     fn bytes(&self) -> u64 {
-        (self.raw.len() + self.gzip.len() + self.etag.len() + 128) as u64
+        (self.raw.len() * 3 / 2 + self.etag.len() + 128) as u64
     }
 }
 

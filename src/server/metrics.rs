@@ -409,7 +409,7 @@ impl Metrics {
         counter(
             &mut out,
             "flou_tiles_rendered_total",
-            "Tiles rendered (cache misses), by where their records were read: the day index's public tallies, its selection lists, or a scan.",
+            "Tiles rendered (cache misses), by where their records were read: the day index's public tallies, its all-precise tallies, its selection lists, or a scan.",
             &rows,
         );
         let cache = state.cache.stats();

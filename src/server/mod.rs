@@ -235,6 +235,20 @@ pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy, plan: &ZoomPl
         sizes.push(crate::geo::grid::GridSize::Km1);
     }
     index.tallies = view.public_tallies(&sizes);
+    let everything = Caller::Agent {
+        sub: String::new(),
+        grants: vec![crate::access::Grant {
+            max_sensitivity: crate::access::diffusion::sensitivity_rank(
+                crate::sensitivity::SensiNiveau::Hidden,
+            ),
+            ..Default::default()
+        }],
+    };
+    let all_precise = AccessView {
+        caller: &everything,
+        ..view
+    };
+    index.tallies_all_precise = Some(all_precise.public_tallies(&sizes));
     index
 }
 

@@ -16,7 +16,6 @@ use axum::routing::get;
 use axum::Router;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::sync::Arc;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -267,7 +266,21 @@ async fn tile(
         y,
         filter: Arc::from(filter_key),
     };
+    let wants_gzip = accepts_gzip(&headers);
     let entry = match s.cache.get(&key) {
+        // A cached tile first asked for compressed: compress off the async workers.
+        Some(e) if wants_gzip && !e.has_gzip() => {
+            let e2 = e.clone();
+            tokio::task::spawn_blocking(move || e2.gzip())
+                .await
+                .map_err(|_| {
+                    Refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "tile rendering failed".into(),
+                    )
+                })?;
+            e
+        }
         Some(e) => e,
         None => {
             let state = s.clone();
@@ -289,7 +302,11 @@ async fn tile(
                     .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
                 let raw = ENCODER
                     .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
-                Arc::new(entry_of(raw))
+                let entry = TileEntry::new(raw);
+                if wants_gzip {
+                    entry.gzip();
+                }
+                Arc::new(entry)
             })
             .await
             .map_err(|_| {
@@ -318,27 +335,14 @@ pub fn with_generation(mut r: Response, loaded: &Loaded) -> Response {
     r
 }
 
-fn entry_of(mut raw: Vec<u8>) -> TileEntry {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut gzip = gz
-        .write_all(&raw)
-        .and_then(|_| gz.finish())
-        .unwrap_or_default();
-    let etag = format!("\"{:016x}-{}\"", fnv64(&raw), raw.len());
-    // Both grew by doubling: without this the cache would hold up to twice what it counts.
-    raw.shrink_to_fit();
-    gzip.shrink_to_fit();
-    TileEntry {
-        raw: raw.into(),
-        gzip: gzip.into(),
-        etag,
-    }
-}
-
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().split(';').next() == Some("gzip"))
+        })
 }
 
 fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
@@ -359,15 +363,12 @@ fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
     if not_modified {
         return (StatusCode::NOT_MODIFIED, common, etag).into_response();
     }
-    let gzip_ok = !e.gzip.is_empty()
-        && headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().split(';').next() == Some("gzip"))
-            });
-    if gzip_ok {
+    let gzip = if accepts_gzip(headers) {
+        Some(e.gzip()).filter(|g| !g.is_empty())
+    } else {
+        None
+    };
+    if let Some(gzip) = gzip {
         (
             common,
             etag,
@@ -375,7 +376,7 @@ fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
                 (header::CONTENT_TYPE, MVT),
                 (header::CONTENT_ENCODING, "gzip"),
             ],
-            e.gzip.clone(),
+            gzip,
         )
             .into_response()
     } else {

@@ -14,7 +14,7 @@
 //! A unit's counts are the same in every tile that shows it: a unit is drawn with all the
 //! records assigned to it, whichever tile asks.
 
-use crate::access::diffusion::DiffusionArea;
+use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
 use crate::access::index::Tally;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
@@ -146,6 +146,9 @@ enum Unit {
 pub enum TileSource {
     /// The day index's precomputed public tallies (public, unfiltered, grid, low zooms).
     PublicTallies,
+    /// The day index's tallies as if every record were precise (an agent one of whose
+    /// grants covers every record; unfiltered, grid, low zooms).
+    AllPreciseTallies,
     /// The day index's selection lists.
     Index,
     /// A scan of the departments near the tile (no index for this day, policy, generation).
@@ -153,8 +156,9 @@ pub enum TileSource {
 }
 
 impl TileSource {
-    pub const ALL: [TileSource; 3] = [
+    pub const ALL: [TileSource; 4] = [
         TileSource::PublicTallies,
+        TileSource::AllPreciseTallies,
         TileSource::Index,
         TileSource::Scan,
     ];
@@ -162,6 +166,7 @@ impl TileSource {
     pub fn name(self) -> &'static str {
         match self {
             TileSource::PublicTallies => "public_tallies",
+            TileSource::AllPreciseTallies => "all_precise_tallies",
             TileSource::Index => "index",
             TileSource::Scan => "scan",
         }
@@ -176,16 +181,21 @@ pub fn tile_source(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPl
         today: req.today,
         filter: req.filter,
     };
+    let low_zoom_unfiltered = *req.filter == RecordFilter::default()
+        && req.aggregate == AggregateMode::Grid
+        && req.tile.z() <= plan.aggregates_max();
     match view.index() {
         None => TileSource::Scan,
-        Some(_)
-            if *req.caller == Caller::Public
-                && *req.filter == RecordFilter::default()
-                && req.aggregate == AggregateMode::Grid
-                && req.tile.z() <= plan.aggregates_max() =>
-        {
-            TileSource::PublicTallies
-        }
+        Some(i) if low_zoom_unfiltered => match req.caller {
+            Caller::Public => TileSource::PublicTallies,
+            Caller::Agent { grants, .. }
+                if i.tallies_all_precise.is_some()
+                    && grants.iter().any(grant_covers_every_record) =>
+            {
+                TileSource::AllPreciseTallies
+            }
+            Caller::Agent { .. } => TileSource::Index,
+        },
         Some(_) => TileSource::Index,
     }
 }
@@ -226,9 +236,11 @@ pub fn render(
 
     let mut units: BTreeMap<Unit, Gathered> = BTreeMap::new();
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
-    // Public, unfiltered, grid-aggregated low zooms: counts precomputed for the day.
+    // Unfiltered, grid-aggregated low zooms: counts precomputed for the day, for the public
+    // and for agents who see every record precisely.
     let precomputed = match (tile_source(ctx, req, plan), view.index()) {
         (TileSource::PublicTallies, Some(i)) => Some(&i.tallies),
+        (TileSource::AllPreciseTallies, Some(i)) => i.tallies_all_precise.as_ref(),
         _ => None,
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
@@ -318,6 +330,10 @@ pub fn render(
             None => buffered,
         };
         let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
+        // Whether a diffusion area meets the tile, once per area: a cell's box costs a
+        // Lambert-93 inverse projection, and a dense tile has tens of thousands of records
+        // in a few dozen areas.
+        let mut area_meets: BTreeMap<DiffusionArea, bool> = BTreeMap::new();
         view.for_each_in(&scan, |s| {
             if let Some(size) = aggregate {
                 if let Some(cell) = s.cell_unit(size) {
@@ -338,7 +354,10 @@ pub fn render(
                     }
                 }
                 (area, _, _) => {
-                    if ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered)) {
+                    let meets = *area_meets.entry(*area).or_insert_with(|| {
+                        ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
+                    });
+                    if meets {
                         blurred.entry(*area).or_default().add(s);
                     }
                 }
@@ -438,7 +457,22 @@ pub fn render(
     // store is laid out.
     points.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (hash, id, p, s) in &points {
-        let (debut, fin) = (s.date_debut.to_string(), s.date_fin.to_string());
+        let (debut, fin) = (s.date_debut.iso(), s.date_fin.iso());
+        let (debut_text, fin_text);
+        let debut = match debut.as_str() {
+            Some(t) => t,
+            None => {
+                debut_text = s.date_debut.to_string();
+                &debut_text
+            }
+        };
+        let fin = match fin.as_str() {
+            Some(t) => t,
+            None => {
+                fin_text = s.date_fin.to_string();
+                &fin_text
+            }
+        };
         enc.layer(LAYER_OBSERVATIONS).add_point(
             Some(*hash),
             project(*p),
@@ -446,8 +480,8 @@ pub fn render(
                 ("id", PropValue::Str(id)),
                 ("cd_ref", PropValue::UInt(u64::from(s.cd_ref))),
                 ("name", PropValue::Str(s.nom_cite)),
-                ("date_debut", PropValue::Str(&debut)),
-                ("date_fin", PropValue::Str(&fin)),
+                ("date_debut", PropValue::Str(debut)),
+                ("date_fin", PropValue::Str(fin)),
                 ("dataset", PropValue::Str(s.dataset)),
                 ("level", PropValue::Str(s.level.code())),
             ],
