@@ -129,7 +129,7 @@ summary="| run | $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $records synthetic
 | failures | non-2xx/3xx $non2xx, socket errors $socket, 4xx/5xx counted by /metrics $errors_4xx5xx |
 | latency (wrk) | p50 $(pct 50%), p90 $(pct 90%), p99 $(pct 99%) |
 | RSS (every ${every} s, $samples samples) | first $(mb "$rss_first") MB, at half $(mb "$rss_half") MB, last $(mb "$rss_last") MB, max $(mb "$rss_max") MB |
-| tiles rendered | public tallies $(series 'flou_tiles_rendered_total{source="public_tallies"}'), index $(series 'flou_tiles_rendered_total{source="index"}'), scan $(series 'flou_tiles_rendered_total{source="scan"}') |
+| tiles rendered | public tallies $(series 'flou_tiles_rendered_total{source="public_tallies"}'), all-precise tallies $(series 'flou_tiles_rendered_total{source="all_precise_tallies"}'), index $(series 'flou_tiles_rendered_total{source="index"}'), scan $(series 'flou_tiles_rendered_total{source="scan"}') |
 | tile cache | hits $(series 'flou_tile_cache_requests_total{result="hit"}'), misses $(series 'flou_tile_cache_requests_total{result="miss"}'), $(series flou_tile_cache_entries) entries / $(series flou_tile_cache_bytes) bytes at the end |
 | indicator cache | hits $(series 'flou_indicator_cache_requests_total{result="hit"}'), misses $(series 'flou_indicator_cache_requests_total{result="miss"}') |"
 echo
