@@ -259,6 +259,8 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
         .merge(extracts_routes::routes())
         .merge(indicators_routes::routes())
         .route("/metrics", axum::routing::get(metrics::metrics))
+        // Outermost layer (keep it last): every answer, including those of limit or timeout
+        // layers added above, gets a request id, a log line and its metrics.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             logging::observe,
