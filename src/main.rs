@@ -418,6 +418,7 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
         Some(p) => ServeConfig::read(p)?,
         None => ServeConfig::default(),
     };
+    flou::server::logging::init(&cfg.log)?;
     let data = pipeline::default_data_dir();
     let store = store
         .or(cfg.store.clone())
@@ -464,6 +465,7 @@ fn serve(store: Option<PathBuf>, config: Option<PathBuf>, bind: Option<String>) 
         |addr| {
             // Tests and scripts read this line to learn the port.
             println!("flou serving {} on http://{addr}/", store.display());
+            tracing::info!(target: "flou::serve", %addr, "listening");
         },
     ))?;
     Ok(())

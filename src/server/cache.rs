@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -80,6 +81,18 @@ impl TileEntry {
 pub struct TileCache {
     capacity: u64,
     inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What `/metrics` shows of the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub entries: u64,
+    pub bytes: u64,
+    pub capacity: u64,
 }
 
 #[derive(Default)]
@@ -94,16 +107,44 @@ impl TileCache {
         TileCache {
             capacity: capacity_bytes,
             inner: Mutex::new(Inner::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
     pub fn get(&self, key: &TileKey) -> Option<Arc<TileEntry>> {
+        let found = self.lookup(key);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn lookup(&self, key: &TileKey) -> Option<Arc<TileEntry>> {
         let mut g = self.inner.lock().ok()?;
         g.tick += 1;
         let tick = g.tick;
         let e = g.map.get_mut(key)?;
         e.1 = tick;
         Some(e.0.clone())
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = self
+            .inner
+            .lock()
+            .map(|g| (g.map.len() as u64, g.bytes))
+            .unwrap_or((0, 0));
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries,
+            bytes,
+            capacity: self.capacity,
+        }
     }
 
     pub fn insert(&self, key: TileKey, entry: Arc<TileEntry>) {

@@ -21,6 +21,15 @@
 //! [reload]
 //! poll_ms = 2000              # look for a new store generation this often; 0: SIGHUP only
 //!
+//! [metrics]
+//! enabled = true              # GET /metrics (Prometheus)
+//! allow = ["127.0.0.1/32", "::1/128"]   # peers allowed without a token (the default)
+//! # token = "a-long-random-scrape-token"  # Authorization: Bearer … from anywhere
+//!
+//! [log]
+//! level = "info"              # RUST_LOG wins when set
+//! format = "json"             # json | text
+//!
 //! [tiles]
 //! cache_mb = 256
 //! departement_max_zoom = 6
@@ -58,6 +67,34 @@ pub struct ServeConfig {
     pub limits: super::limits::LimitsSection,
     #[serde(default)]
     pub reload: ReloadSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `GET /metrics` (Prometheus). Enabled by default for loopback peers only; a request that
+/// came through a proxy (X-Forwarded-For, X-Real-IP, Forwarded) needs the token.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// false: `/metrics` answers 404 to everyone.
+    pub enabled: Option<bool>,
+    /// Peers allowed without a token, as networks; default `["127.0.0.1/32", "::1/128"]`.
+    pub allow: Option<Vec<String>>,
+    /// A bearer token (≥ 16 characters) that opens `/metrics` from any peer.
+    pub token: Option<String>,
+}
+
+/// Logs: one line per request and the reload events, to stderr.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// error | warn | info | debug | trace, or a `RUST_LOG`-style list of targets
+    /// (`RUST_LOG` wins when set). Default `info`.
+    pub level: Option<String>,
+    /// `json` (default: one JSON object per line) or `text`.
+    pub format: Option<String>,
 }
 
 /// Hot reload: the served store is replaced when its manifest names a new generation

@@ -310,9 +310,11 @@ fn closing(r: Refusal) -> Response {
 /// The router with the request guard and the body limit.
 pub fn guarded_router(state: Arc<AppState>, limits: &Limits) -> axum::Router {
     let guard = Arc::new(Guard::new(limits.clone()));
-    super::router(state)
+    let limited = super::feature_routes()
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(guard, self::guard))
+        .layer(axum::middleware::from_fn_with_state(guard, self::guard));
+    // Refusals of the guard are logged and counted like every other answer.
+    super::observed(limited, state)
 }
 
 /// Serves until Ctrl-C / SIGTERM with `limits`. `on_bound` receives the bound address.
@@ -348,9 +350,9 @@ pub async fn serve_with_limits(
             },
             _ = &mut stop => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of file descriptors and the like: the next accept may succeed.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -360,7 +362,11 @@ pub async fn serve_with_limits(
             _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The peer address for `/metrics`' allow list, as axum's ConnectInfo.
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         let http = http.clone();
         let mut stop_rx = stop_rx.clone();
         tokio::spawn(async move {

@@ -10,6 +10,8 @@ pub mod config;
 pub mod extracts_routes;
 pub mod indicators_routes;
 pub mod limits;
+pub mod logging;
+pub mod metrics;
 pub mod request;
 pub mod routes;
 
@@ -131,6 +133,8 @@ pub struct AppState {
     /// The last reload failure, until a reload succeeds (shown by /health without detail).
     last_reload_error: Mutex<Option<String>>,
     reload_poll: Option<std::time::Duration>,
+    /// `/metrics`' counters and who may read them.
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -148,6 +152,7 @@ impl AppState {
             next_serial: AtomicU64::new(2),
             last_reload_error: Mutex::new(None),
             reload_poll: config.reload_poll(),
+            metrics: metrics::Metrics::new(metrics::MetricsAccess::from_config(&config.metrics)?),
         };
         state
             .current()
@@ -181,6 +186,11 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         *last = result.as_ref().err().map(|e| e.to_string());
+        match &result {
+            Ok(ReloadOutcome::Swapped { .. }) => self.metrics.reload(true),
+            Ok(ReloadOutcome::Unchanged { .. }) => {}
+            Err(_) => self.metrics.reload(false),
+        }
         result
     }
 
@@ -247,9 +257,25 @@ pub fn build_day_index(l: &Loaded, day: Day, policy: PublicPolicy, plan: &ZoomPl
 /// The router, for tests and for [`serve`]. Each feature keeps its routes in its own module
 /// (`fn routes() -> Router<Arc<AppState>>`), merged here.
 pub fn router(state: Arc<AppState>) -> axum::Router {
+    observed(feature_routes(), state)
+}
+
+/// Every feature's routes, without layers.
+fn feature_routes() -> axum::Router<Arc<AppState>> {
     routes::routes()
         .merge(extracts_routes::routes())
         .merge(indicators_routes::routes())
+        .route("/metrics", axum::routing::get(metrics::metrics))
+}
+
+/// `routes` under the outermost layer: every answer, including those of limit or timeout
+/// layers already on `routes`, gets a request id, a log line and its metrics.
+fn observed(routes: axum::Router<Arc<AppState>>, state: Arc<AppState>) -> axum::Router {
+    routes
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            logging::observe,
+        ))
         .with_state(state)
 }
 
@@ -298,16 +324,25 @@ async fn reload_and_log(state: &Arc<AppState>, why: &'static str) {
     let served = state.current().generation();
     match done {
         Ok(Ok(ReloadOutcome::Swapped { from, to })) => {
-            eprintln!("reload ({why}): now serving generation {to} (was {from})")
+            tracing::info!(target: "flou::reload", why, from, to, "reload: serving the new generation")
         }
         Ok(Ok(ReloadOutcome::Unchanged { .. })) => {}
         // Store errors name files of the store, never a record.
         // The poller meets a broken store again every tick: say it once.
         Ok(Err(e)) if before.as_deref() == Some(e.to_string().as_str()) => {}
-        Ok(Err(e)) => {
-            eprintln!("reload ({why}) refused: {e}; still serving generation {served}")
-        }
-        Err(_) => eprintln!("reload ({why}) failed; still serving generation {served}"),
+        Ok(Err(e)) => tracing::error!(
+            target: "flou::reload",
+            why,
+            error = %e,
+            served,
+            "reload refused: still serving the previous generation"
+        ),
+        Err(_) => tracing::error!(
+            target: "flou::reload",
+            why,
+            served,
+            "reload failed: still serving the previous generation"
+        ),
     }
 }
 

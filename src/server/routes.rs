@@ -228,6 +228,9 @@ async fn tile(
                     today,
                     aggregate,
                 };
+                state
+                    .metrics
+                    .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
                 let raw = ENCODER
                     .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
                 let entry = TileEntry::new(raw);

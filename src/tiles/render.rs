@@ -140,6 +140,71 @@ enum Unit {
     H3(u64),
 }
 
+/// Where a tile's records come from. [`render`] takes its branch from this function, so the
+/// server can count tiles per source (`/metrics`) and an index that silently stops being
+/// used shows up as tiles moving to `Scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileSource {
+    /// The day index's precomputed public tallies (public, unfiltered, grid, low zooms).
+    PublicTallies,
+    /// The day index's tallies as if every record were precise (an agent one of whose
+    /// grants covers every record; unfiltered, grid, low zooms).
+    AllPreciseTallies,
+    /// The day index's selection lists.
+    Index,
+    /// A scan of the departments near the tile (no index for this day, policy, generation).
+    Scan,
+}
+
+impl TileSource {
+    pub const ALL: [TileSource; 4] = [
+        TileSource::PublicTallies,
+        TileSource::AllPreciseTallies,
+        TileSource::Index,
+        TileSource::Scan,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TileSource::PublicTallies => "public_tallies",
+            TileSource::AllPreciseTallies => "all_precise_tallies",
+            TileSource::Index => "index",
+            TileSource::Scan => "scan",
+        }
+    }
+}
+
+/// The source [`render`] reads this tile from.
+pub fn tile_source(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPlan) -> TileSource {
+    let view = AccessView {
+        ctx,
+        caller: req.caller,
+        today: req.today,
+        filter: req.filter,
+    };
+    // Unfiltered, or filtered by taxa only (counts kept per taxon too).
+    let taxa_only = RecordFilter {
+        taxa: None,
+        ..req.filter.clone()
+    } == RecordFilter::default();
+    let low_zoom_unfiltered =
+        taxa_only && req.aggregate == AggregateMode::Grid && req.tile.z() <= plan.aggregates_max();
+    match view.index() {
+        None => TileSource::Scan,
+        Some(i) if low_zoom_unfiltered => match req.caller {
+            Caller::Public => TileSource::PublicTallies,
+            Caller::Agent { grants, .. }
+                if i.tallies_all_precise.is_some()
+                    && grants.iter().any(grant_covers_every_record) =>
+            {
+                TileSource::AllPreciseTallies
+            }
+            Caller::Agent { .. } => TileSource::Index,
+        },
+        Some(_) => TileSource::Index,
+    }
+}
+
 /// Renders the tile; `enc` is reused between calls (its buffers are kept).
 pub fn render(
     ctx: &AccessContext<'_>,
@@ -178,22 +243,9 @@ pub fn render(
     let mut blurred: BTreeMap<DiffusionArea, Gathered> = BTreeMap::new();
     // Grid-aggregated low zooms, unfiltered or filtered by taxa only: counts precomputed for
     // the day, for the public and for agents who see every record precisely.
-    let taxa_only = RecordFilter {
-        taxa: None,
-        ..req.filter.clone()
-    } == RecordFilter::default();
-    let precomputed = match view.index() {
-        Some(i)
-            if taxa_only && req.aggregate == AggregateMode::Grid && z <= plan.aggregates_max() =>
-        {
-            match req.caller {
-                Caller::Public => Some(&i.tallies),
-                Caller::Agent { grants, .. } if grants.iter().any(grant_covers_every_record) => {
-                    i.tallies_all_precise.as_ref()
-                }
-                Caller::Agent { .. } => None,
-            }
-        }
+    let precomputed = match (tile_source(ctx, req, plan), view.index()) {
+        (TileSource::PublicTallies, Some(i)) => Some(&i.tallies),
+        (TileSource::AllPreciseTallies, Some(i)) => i.tallies_all_precise.as_ref(),
         _ => None,
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
