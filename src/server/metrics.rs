@@ -130,7 +130,10 @@ impl Histogram {
 
     fn observe(&self, us: u64) {
         let i = BUCKETS_US.partition_point(|b| *b < us);
-        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        // The last bucket (+Inf) catches what lies beyond every bound.
+        if let Some(b) = self.buckets.get(i).or(self.buckets.last()) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
         self.sum_us.fetch_add(us, Ordering::Relaxed);
     }
 }
@@ -292,8 +295,12 @@ impl Metrics {
     pub fn record(&self, route: Route, zoom: Option<u8>, status: u16, micros: u64) {
         let slot = slot(route, zoom);
         let class = usize::from(status / 100).clamp(1, CLASSES) - 1;
-        self.requests[slot][class].fetch_add(1, Ordering::Relaxed);
-        self.latency[slot].observe(micros);
+        if let Some(c) = self.requests.get(slot).and_then(|r| r.get(class)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(h) = self.latency.get(slot) {
+            h.observe(micros);
+        }
     }
 
     /// A tile rendered (not served from the cache), by the source it was read from.
@@ -302,11 +309,15 @@ impl Metrics {
             .iter()
             .position(|s| *s == source)
             .unwrap_or(0);
-        self.tile_sources[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.tile_sources.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn indicator_cache(&self, hit: bool) {
-        self.indicator_cache[usize::from(!hit)].fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.indicator_cache.get(usize::from(!hit)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn reload(&self, swapped: bool) {
@@ -326,7 +337,8 @@ impl Metrics {
             if slot >= ROUTES {
                 format!("route=\"tile\",zoom=\"{}\"", slot - ROUTES)
             } else {
-                format!("route=\"{}\"", Route::ALL[slot].name())
+                let name = Route::ALL.get(slot).map_or("other", |r| r.name());
+                format!("route=\"{name}\"")
             }
         };
 
