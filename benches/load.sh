@@ -156,7 +156,7 @@ echo "$compare" >"$out/compare-$n.md"
 
 stop_flou
 log "(e) flou serve, cache on (second pass)"
-start_flou 1024
+start_flou 8192
 run_wrk cached "http://127.0.0.1:$flou_port" flou
 log "(e) the same bytes from a minimal axum server (benches/static_tiles.rs)"
 static_dir=$out/static-$n
@@ -199,7 +199,7 @@ report=$out/results-$n.md
   echo "\`benches/tiles.py\` (densest tiles of z5–14, each with and without \`taxon\`), cycled by wrk"
   echo "($threads threads, $conns connections, ${duration} s per band and server$([ "${WARM:-1}" = 0 ] && echo ", no warm-up pass" || echo ", after one warm-up pass"))."
   echo "Public caller, \`min_precision = \"precise\"\` on both sides; flou \`cache_mb = 0\`, Martin"
-  echo "\`cache: size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 1024\`."
+  echo "\`cache: size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 8192\` (every tile of the list fits)."
   echo
   echo "The peer (benches/peer/): GeoNature's layout (\`ref_geo.l_areas\`, \`gn_synthese.synthese\`),"
   echo "each record's commune by ST_Within at load, its sensitivity level as flou computed it"

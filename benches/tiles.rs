@@ -23,7 +23,9 @@ fn store() -> PathBuf {
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/out");
     let store = dir.join("bench-store-100000");
-    if !store.join("manifest.json").exists() {
+    // Built here when absent, or rebuilt when left by a flou of another store format.
+    if flou::store::Store::open(&store).is_err() {
+        let _ = std::fs::remove_dir_all(&store);
         std::fs::create_dir_all(&dir).unwrap();
         let csv = dir.join("bench-synth-100000.csv");
         let refs = flou::ingest::pipeline::ReferentialPaths::embedded(

@@ -141,6 +141,8 @@ pub struct TilesSection {
     pub maille10_max_zoom: Option<u8>,
     /// 1 km aggregates instead of points up to this zoom (dense stores); default: none.
     pub maille1_max_zoom: Option<u8>,
+    /// Renders, indicators and extracts computed at once; default: the number of cores.
+    pub render_threads: Option<usize>,
 }
 
 impl ServeConfig {
@@ -181,6 +183,14 @@ impl ServeConfig {
             0 => None,
             ms => Some(std::time::Duration::from_millis(ms)),
         }
+    }
+
+    /// CPU-bound computations at once (at least 1).
+    pub fn render_threads(&self) -> usize {
+        self.tiles
+            .render_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
     }
 
     pub fn cache_bytes(&self) -> u64 {

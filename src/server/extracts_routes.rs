@@ -68,60 +68,61 @@ async fn extract(
     let public = caller == crate::access::Caller::Public;
     let state = s.clone();
     let loaded = s.current();
-    let out = tokio::task::spawn_blocking(move || -> Result<Response, ExtractError> {
-        let l = &loaded;
-        let today = Day::today();
-        let index = state.day_index(l, today);
-        let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
-            .with_index(Some(&index));
-        let ex = extracts::run(
-            &ctx,
-            &l.taxonomy,
-            &caller,
-            &req,
-            &state.released_groups,
-            today,
-        )?;
-        let cache = if public {
-            "public, max-age=60"
-        } else {
-            "private, no-store"
-        };
-        let Some(name) = file else {
-            let body = serde_json::to_string(&ex.summary)
-                .map_err(|e| ExtractError::Write("summary".into(), e.to_string()))?;
-            return Ok((
+    let out = s
+        .compute(move || -> Result<Response, ExtractError> {
+            let l = &loaded;
+            let today = Day::today();
+            let index = state.day_index(l, today);
+            let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
+                .with_index(Some(&index));
+            let ex = extracts::run(
+                &ctx,
+                &l.taxonomy,
+                &caller,
+                &req,
+                &state.released_groups,
+                today,
+            )?;
+            let cache = if public {
+                "public, max-age=60"
+            } else {
+                "private, no-store"
+            };
+            let Some(name) = file else {
+                let body = serde_json::to_string(&ex.summary)
+                    .map_err(|e| ExtractError::Write("summary".into(), e.to_string()))?;
+                return Ok((
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::CACHE_CONTROL, cache),
+                        (header::VARY, "Authorization"),
+                    ],
+                    body,
+                )
+                    .into_response());
+            };
+            let Some(rows) = ex.file(&name) else {
+                return Ok(
+                    Refusal(StatusCode::NOT_FOUND, "no such file in this extract".into())
+                        .into_response(),
+                );
+            };
+            let bytes = output::write(&ctx, &l.taxonomy, &rows, format, &name)?;
+            // `name` matched a file of the extract: letters, digits, '_' and '-' only.
+            let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
+            Ok((
                 [
-                    (header::CONTENT_TYPE, "application/json"),
-                    (header::CACHE_CONTROL, cache),
-                    (header::VARY, "Authorization"),
+                    (header::CONTENT_TYPE, format.content_type().to_string()),
+                    (header::CACHE_CONTROL, cache.to_string()),
+                    (header::VARY, "Authorization".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition),
                 ],
-                body,
+                bytes,
             )
-                .into_response());
-        };
-        let Some(rows) = ex.file(&name) else {
-            return Ok(
-                Refusal(StatusCode::NOT_FOUND, "no such file in this extract".into())
-                    .into_response(),
-            );
-        };
-        let bytes = output::write(&ctx, &l.taxonomy, &rows, format, &name)?;
-        // `name` matched a file of the extract: letters, digits, '_' and '-' only.
-        let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
-        Ok((
-            [
-                (header::CONTENT_TYPE, format.content_type().to_string()),
-                (header::CACHE_CONTROL, cache.to_string()),
-                (header::VARY, "Authorization".to_string()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            bytes,
-        )
-            .into_response())
-    })
-    .await
-    .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "extract failed".into()))?;
+                .into_response())
+        })
+        .await
+        .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "extract failed".into()))?;
     out.map_err(|e| match e {
         ExtractError::Request(m) => bad(m),
         _ => Refusal(StatusCode::INTERNAL_SERVER_ERROR, "extract failed".into()),

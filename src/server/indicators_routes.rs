@@ -337,7 +337,8 @@ async fn compute_body(
     format: Format,
     today: Day,
 ) -> Result<Vec<u8>, Refusal> {
-    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+    let s = state.clone();
+    s.compute(move || -> Result<Vec<u8>, String> {
         let l = &loaded;
         let lists = Lists::load(
             Some(&crate::ingest::pipeline::default_data_dir()),

@@ -110,6 +110,10 @@ impl Loaded {
     }
 }
 
+/// A computation that panicked or was cancelled (the answer is a plain 500).
+#[derive(Debug)]
+pub struct ComputeFailed;
+
 /// What a reload did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReloadOutcome {
@@ -135,6 +139,8 @@ pub struct AppState {
     reload_poll: Option<std::time::Duration>,
     /// `/metrics`' counters and who may read them.
     pub metrics: metrics::Metrics,
+    /// Permits for CPU-bound work ([`AppState::compute`]).
+    compute_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -153,11 +159,35 @@ impl AppState {
             last_reload_error: Mutex::new(None),
             reload_poll: config.reload_poll(),
             metrics: metrics::Metrics::new(metrics::MetricsAccess::from_config(&config.metrics)?),
+            compute_slots: Arc::new(tokio::sync::Semaphore::new(config.render_threads())),
         };
         state
             .current()
             .day_index(Day::today(), state.policy, &state.plan);
         Ok(state)
+    }
+
+    /// Runs CPU-bound work (a render, an indicator, an extract) on the blocking pool, at most
+    /// `[tiles] render_threads` at once: more would not finish sooner on these cores, only
+    /// hold more buffers at once (a dense tile's are megabytes). The permit goes with the
+    /// work, so a request that timed out still counts until its work ends.
+    pub async fn compute<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ComputeFailed> {
+        let permit = self
+            .compute_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ComputeFailed)?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|_| ComputeFailed)
     }
 
     /// The generation served now. A request takes it once and uses it throughout, so that

@@ -216,36 +216,38 @@ async fn tile(
         None => {
             let state = s.clone();
             let l = loaded.clone();
-            let e = tokio::task::spawn_blocking(move || {
-                let index = state.day_index(&l, today);
-                let ctx =
-                    AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
-                        .with_index(Some(&index));
-                let req = TileRequest {
-                    tile,
-                    caller: &caller,
-                    filter: &filter,
-                    today,
-                    aggregate,
-                };
-                state
-                    .metrics
-                    .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
-                let raw = ENCODER
-                    .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
-                let entry = TileEntry::new(raw);
-                if wants_gzip {
-                    entry.gzip();
-                }
-                Arc::new(entry)
-            })
-            .await
-            .map_err(|_| {
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "tile rendering failed".into(),
-                )
-            })?;
+            let s2 = state.clone();
+            let e = s2
+                .compute(move || {
+                    let index = state.day_index(&l, today);
+                    let ctx =
+                        AccessContext::new(&l.store, &l.areas, &l.taxonomy, state.policy, &l.cells)
+                            .with_index(Some(&index));
+                    let req = TileRequest {
+                        tile,
+                        caller: &caller,
+                        filter: &filter,
+                        today,
+                        aggregate,
+                    };
+                    state
+                        .metrics
+                        .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
+                    let raw = ENCODER
+                        .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
+                    let entry = TileEntry::new(raw);
+                    if wants_gzip {
+                        entry.gzip();
+                    }
+                    Arc::new(entry)
+                })
+                .await
+                .map_err(|_| {
+                    Refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "tile rendering failed".into(),
+                    )
+                })?;
             s.cache.insert(key, e.clone());
             e
         }
