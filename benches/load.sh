@@ -82,6 +82,8 @@ secret = "$secret"
 cache_mb = $1
 [reload]
 poll_ms = 0
+[log]
+level = "warn"   # no line per request: millions of them at cached speeds
 TOML
   "$flou" serve --config "$out/flou-bench-$1.toml" >"$out/flou-serve.log" 2>&1 &
   flou_pid=$!
