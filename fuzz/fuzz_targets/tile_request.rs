@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(u64::from(tile.y()) < 1u64 << tile.z());
     }
     if let Ok(q) = parse_tile_query(query) {
+        let q = q.filter;
         assert!(q
             .taxa
             .as_ref()

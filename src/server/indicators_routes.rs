@@ -2,6 +2,7 @@
 //! Indicators are computed for the caller's rights (public, or an agent's verified grants)
 //! from the access view, like tiles; errors name the parameter at fault and nothing else.
 
+use super::request::{self, FilterQuery};
 use super::routes::{bad, caller, rights_key, with_generation, Refusal};
 use super::{assets, AppState, Loaded};
 use crate::access::view::{AccessContext, AccessView, RecordFilter};
@@ -17,8 +18,7 @@ use bytes::Bytes;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-const MAX_QUERY: usize = 4096;
-const MAX_LIST: usize = 100;
+use super::request::MAX_QUERY;
 const MAX_YEARS: u32 = 500;
 /// Bytes of answers kept; when full, the cache is emptied (answers are cheap to redo,
 /// a whole-store scan each).
@@ -161,24 +161,13 @@ fn parse(
     if q.len() > MAX_QUERY {
         return Err(bad(format!("query string longer than {MAX_QUERY} bytes")));
     }
-    let list = |v: &str| -> Result<Vec<String>, Refusal> {
-        let items: Vec<String> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect();
-        if items.is_empty() || items.len() > MAX_LIST {
-            return Err(bad(format!(
-                "a list parameter takes 1 to {MAX_LIST} comma-separated values"
-            )));
-        }
-        Ok(items)
-    };
     let mut query = Query::new(ind, UnitKind::Maille10);
-    let mut filter = RecordFilter::default();
+    let mut filters = FilterQuery::default();
     let mut format = Format::Json;
     for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        if filters.take(&k, &v)? {
+            continue;
+        }
         match k.as_ref() {
             "unit" => {
                 query.unit = UnitKind::parse(&v).ok_or_else(|| {
@@ -202,35 +191,12 @@ fn parse(
                     }
                 }
             }
-            "taxon" => {
-                let set = filter.taxa.get_or_insert_with(BTreeSet::new);
-                for t in list(&v)? {
-                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
-                        bad(format!(
-                            "taxon {:?}: expected a cd_ref (positive integer)",
-                            truncate(&t)
-                        ))
-                    })?;
-                    set.insert(cd);
-                    set.extend(loaded.taxonomy.descendants(cd));
-                }
-            }
             "group" => {
                 query
                     .groups
                     .get_or_insert_with(BTreeSet::new)
-                    .extend(list(&v)?);
+                    .extend(request::list(&v)?);
             }
-            "dataset" => {
-                let d = filter.datasets.get_or_insert_with(Vec::new);
-                d.extend(list(&v)?);
-                d.sort();
-                d.dedup();
-            }
-            "from" => {
-                filter.from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?)
-            }
-            "to" => filter.to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
             "years" => {
                 query.years = v
                     .parse()
@@ -245,7 +211,7 @@ fn parse(
                         ind.name()
                     )));
                 }
-                for b in list(&v)? {
+                for b in request::list(&v)? {
                     match b.as_str() {
                         "year" => query.by_year = true,
                         "group" => query.by_group = true,
@@ -267,12 +233,8 @@ fn parse(
             }
         }
     }
-    if let (Some(f), Some(t)) = (filter.from, filter.to) {
-        if f > t {
-            return Err(bad("from is after to"));
-        }
-    }
-    Ok((query, filter, format))
+    filters.finish()?;
+    Ok((query, filters.into_filter(&loaded.taxonomy), format))
 }
 
 async fn indicator(

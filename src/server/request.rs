@@ -3,8 +3,10 @@
 //! refusal depends on the request only.
 
 use super::routes::{bad, Refusal};
+use crate::access::view::RecordFilter;
 use crate::date::Day;
 use crate::geo::webmercator::TileId;
+use crate::taxonomy::Taxonomy;
 use crate::tiles::render::AggregateMode;
 use std::collections::BTreeSet;
 
@@ -13,14 +15,89 @@ pub const MAX_QUERY: usize = 4096;
 /// Most values in one list filter.
 pub const MAX_LIST: usize = 100;
 
-/// The filters of a tile request as written: taxa not yet expanded to their descendants.
+/// The record filters of a query (`taxon`, `from`, `to`, `dataset`) as written: taxa not
+/// yet expanded to their descendants. Tiles, TileJSON and indicators read them alike.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TileQuery {
+pub struct FilterQuery {
     pub taxa: Option<BTreeSet<u32>>,
     pub from: Option<Day>,
     pub to: Option<Day>,
     /// Sorted, without duplicates.
     pub datasets: Option<Vec<String>>,
+}
+
+impl FilterQuery {
+    /// Takes `key=value` when `key` is a record filter: Ok(false) for any other key.
+    pub fn take(&mut self, key: &str, value: &str) -> Result<bool, Refusal> {
+        match key {
+            "taxon" => {
+                let set = self.taxa.get_or_insert_with(BTreeSet::new);
+                for t in list(value)? {
+                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
+                        bad(format!(
+                            "taxon {:?}: expected a cd_ref (positive integer)",
+                            truncate(&t)
+                        ))
+                    })?;
+                    set.insert(cd);
+                    // Repeated `taxon=` parameters add up to the same bound.
+                    if set.len() > MAX_LIST {
+                        return Err(list_refusal());
+                    }
+                }
+            }
+            "from" => {
+                self.from = Some(Day::parse(value).map_err(|_| bad("from: expected YYYY-MM-DD"))?)
+            }
+            "to" => self.to = Some(Day::parse(value).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
+            "dataset" => {
+                let d = self.datasets.get_or_insert_with(Vec::new);
+                d.extend(list(value)?);
+                if d.len() > MAX_LIST {
+                    return Err(list_refusal());
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Checks what spans parameters (`from` ≤ `to`) and puts datasets in canonical order.
+    pub fn finish(&mut self) -> Result<(), Refusal> {
+        if let (Some(f), Some(t)) = (self.from, self.to) {
+            if f > t {
+                return Err(bad("from is after to"));
+            }
+        }
+        if let Some(d) = &mut self.datasets {
+            d.sort();
+            d.dedup();
+        }
+        Ok(())
+    }
+
+    /// The record filter, each taxon with its descendants.
+    pub fn into_filter(self, taxonomy: &Taxonomy) -> RecordFilter {
+        let taxa = self.taxa.map(|written| {
+            let mut set = written.clone();
+            for cd in written {
+                set.extend(taxonomy.descendants(cd));
+            }
+            set
+        });
+        RecordFilter {
+            taxa,
+            from: self.from,
+            to: self.to,
+            datasets: self.datasets,
+        }
+    }
+}
+
+/// The query of a tile or TileJSON request: the record filters and the aggregate mode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TileQuery {
+    pub filter: FilterQuery,
     pub aggregate: AggregateMode,
 }
 
@@ -49,7 +126,7 @@ pub fn parse_tile_path(z: &str, x: &str, y: &str) -> Result<TileId, Refusal> {
 }
 
 /// A comma-separated list of 1 to [`MAX_LIST`] non-empty values.
-fn list(v: &str) -> Result<Vec<String>, Refusal> {
+pub fn list(v: &str) -> Result<Vec<String>, Refusal> {
     let mut items = Vec::new();
     for item in v.split(',').map(str::trim).filter(|x| !x.is_empty()) {
         // Stop counting at the limit: a list of a million commas costs no more than 101.
@@ -79,33 +156,10 @@ pub fn parse_tile_query(query: Option<&str>) -> Result<TileQuery, Refusal> {
     }
     let mut out = TileQuery::default();
     for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        if out.filter.take(&k, &v)? {
+            continue;
+        }
         match k.as_ref() {
-            "taxon" => {
-                let set = out.taxa.get_or_insert_with(BTreeSet::new);
-                for t in list(&v)? {
-                    let cd: u32 = t.parse().ok().filter(|c| *c > 0).ok_or_else(|| {
-                        bad(format!(
-                            "taxon {:?}: expected a cd_ref (positive integer)",
-                            truncate(&t)
-                        ))
-                    })?;
-                    set.insert(cd);
-                    if set.len() > MAX_LIST {
-                        return Err(list_refusal());
-                    }
-                }
-            }
-            "from" => {
-                out.from = Some(Day::parse(&v).map_err(|_| bad("from: expected YYYY-MM-DD"))?)
-            }
-            "to" => out.to = Some(Day::parse(&v).map_err(|_| bad("to: expected YYYY-MM-DD"))?),
-            "dataset" => {
-                let d = out.datasets.get_or_insert_with(Vec::new);
-                d.extend(list(&v)?);
-                if d.len() > MAX_LIST {
-                    return Err(list_refusal());
-                }
-            }
             "aggregate" => {
                 out.aggregate = match v.as_ref() {
                     "grid" => AggregateMode::Grid,
@@ -123,15 +177,7 @@ pub fn parse_tile_query(query: Option<&str>) -> Result<TileQuery, Refusal> {
             }
         }
     }
-    if let (Some(f), Some(t)) = (out.from, out.to) {
-        if f > t {
-            return Err(bad("from is after to"));
-        }
-    }
-    if let Some(d) = &mut out.datasets {
-        d.sort();
-        d.dedup();
-    }
+    out.filter.finish()?;
     Ok(out)
 }
 
@@ -177,8 +223,11 @@ mod tests {
         ))
         .ok()
         .unwrap();
-        assert_eq!(q.taxa, Some(BTreeSet::from([1, 3])));
-        assert_eq!(q.datasets, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(q.filter.taxa, Some(BTreeSet::from([1, 3])));
+        assert_eq!(
+            q.filter.datasets,
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(q.aggregate, AggregateMode::H3);
         assert!(refused("from=2021-01-01&to=2020-01-01").contains("after"));
         assert!(refused("taxon=0").contains("taxon"));

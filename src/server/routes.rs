@@ -121,19 +121,7 @@ fn parse_filter(
     query: Option<&str>,
 ) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
     let q = request::parse_tile_query(query)?;
-    let taxa = q.taxa.map(|written| {
-        let mut set = written.clone();
-        for cd in written {
-            set.extend(l.taxonomy.descendants(cd));
-        }
-        set
-    });
-    let filter = RecordFilter {
-        taxa,
-        from: q.from,
-        to: q.to,
-        datasets: q.datasets,
-    };
+    let filter = q.filter.into_filter(&l.taxonomy);
     let canonical = format!("{filter:?} {:?}", q.aggregate);
     Ok((filter, q.aggregate, canonical))
 }
