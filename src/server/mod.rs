@@ -141,6 +141,11 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Permits for CPU-bound work ([`AppState::compute`]).
     compute_slots: Arc<tokio::sync::Semaphore>,
+    /// Tile encoders kept between renders, at most one per compute slot. (Thread-locals kept
+    /// one per blocking-pool thread — dozens — each holding the buffers of the largest tile
+    /// it ever drew: 1.2 GB of anonymous memory at 10 M.)
+    encoders: Mutex<Vec<crate::tiles::mvt::TileEncoder>>,
+    render_threads: usize,
 }
 
 impl AppState {
@@ -160,6 +165,8 @@ impl AppState {
             reload_poll: config.reload_poll(),
             metrics: metrics::Metrics::new(metrics::MetricsAccess::from_config(&config.metrics)?),
             compute_slots: Arc::new(tokio::sync::Semaphore::new(config.render_threads())),
+            encoders: Mutex::new(Vec::new()),
+            render_threads: config.render_threads(),
         };
         state
             .current()
@@ -188,6 +195,27 @@ impl AppState {
         })
         .await
         .map_err(|_| ComputeFailed)
+    }
+
+    /// Runs `f` with a pooled tile encoder (its buffers are reused between tiles).
+    pub fn with_encoder<T>(&self, f: impl FnOnce(&mut crate::tiles::mvt::TileEncoder) -> T) -> T {
+        let pooled = match self.encoders.lock() {
+            Ok(mut pool) => pool.pop(),
+            Err(_) => None,
+        };
+        let mut encoder = pooled.unwrap_or_else(|| {
+            crate::tiles::mvt::TileEncoder::new(
+                crate::tiles::render::EXTENT,
+                crate::tiles::render::BUFFER,
+            )
+        });
+        let out = f(&mut encoder);
+        if let Ok(mut pool) = self.encoders.lock() {
+            if pool.len() < self.render_threads {
+                pool.push(encoder);
+            }
+        }
+        out
     }
 
     /// The generation served now. A request takes it once and uses it throughout, so that

@@ -6,14 +6,12 @@ use super::{assets, request, AppState, Loaded};
 use crate::access::view::{AccessContext, RecordFilter};
 use crate::access::Caller;
 use crate::date::Day;
-use crate::tiles::mvt::TileEncoder;
-use crate::tiles::render::{self, AggregateMode, TileRequest, BUFFER, EXTENT};
+use crate::tiles::render::{self, AggregateMode, TileRequest};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::cell::RefCell;
 use std::sync::Arc;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -158,9 +156,6 @@ pub fn rights_key(caller: &Caller) -> Arc<str> {
     }
 }
 
-thread_local! {
-    static ENCODER: RefCell<TileEncoder> = RefCell::new(TileEncoder::new(EXTENT, BUFFER));
-}
 
 async fn tile(
     State(s): State<Arc<AppState>>,
@@ -221,8 +216,7 @@ async fn tile(
                     state
                         .metrics
                         .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
-                    let raw = ENCODER
-                        .with(|enc| render::render(&ctx, &req, &state.plan, &mut enc.borrow_mut()));
+                    let raw = state.with_encoder(|enc| render::render(&ctx, &req, &state.plan, enc));
                     let entry = TileEntry::new(raw);
                     if wants_gzip {
                         entry.gzip();
