@@ -156,7 +156,6 @@ pub fn rights_key(caller: &Caller) -> Arc<str> {
     }
 }
 
-
 async fn tile(
     State(s): State<Arc<AppState>>,
     Path((z, x, y)): Path<(String, String, String)>,
@@ -216,7 +215,8 @@ async fn tile(
                     state
                         .metrics
                         .tile_rendered(render::tile_source(&ctx, &req, &state.plan));
-                    let raw = state.with_encoder(|enc| render::render(&ctx, &req, &state.plan, enc));
+                    let raw =
+                        state.with_encoder(|enc| render::render(&ctx, &req, &state.plan, enc));
                     let entry = TileEntry::new(raw);
                     if wants_gzip {
                         entry.gzip();
