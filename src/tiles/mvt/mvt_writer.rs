@@ -144,6 +144,8 @@ struct Dictionary {
     doubles: FxMap<u64>,
     floats: FxMap<u32>,
     bools: [Option<u32>; 2],
+    /// Value indices by a caller's token (see [`LayerEncoder::value_index_by_token`]).
+    tokens: FxMap<(u64, u64)>,
     /// Encoded `values` fields.
     values: Vec<u8>,
     value_count: u32,
@@ -161,6 +163,7 @@ impl Dictionary {
         self.doubles.clear();
         self.floats.clear();
         self.bools = [None, None];
+        self.tokens.clear();
         self.values.clear();
         self.value_count = 0;
     }
@@ -173,7 +176,17 @@ impl Dictionary {
                 return i;
             }
         }
-        let i = match self.key_index.get(key) {
+        let i = self.key_lookup(key);
+        if position >= self.key_by_position.len() {
+            self.key_by_position.resize(position + 1, u32::MAX);
+        }
+        self.key_by_position[position] = i;
+        i
+    }
+
+    /// Index of `key`, added if new.
+    fn key_lookup(&mut self, key: &str) -> u32 {
+        match self.key_index.get(key) {
             Some(&i) => i,
             None => {
                 let i = self.key_names.len() as u32;
@@ -182,12 +195,7 @@ impl Dictionary {
                 self.key_names.push(key.into());
                 i
             }
-        };
-        if position >= self.key_by_position.len() {
-            self.key_by_position.resize(position + 1, u32::MAX);
         }
-        self.key_by_position[position] = i;
-        i
     }
 
     #[inline]
@@ -428,6 +436,67 @@ impl LayerEncoder {
         self.square.contains(q).then_some(q)
     }
 
+    /// The index of `key` in this layer's dictionary, added if new: with
+    /// [`value_index`](Self::value_index) and [`add_point_tags`](Self::add_point_tags), a
+    /// caller writing many features with the same keys resolves them once.
+    pub fn key_index(&mut self, key: &str) -> u32 {
+        self.dictionary.key_lookup(key)
+    }
+
+    /// The index of `value` in this layer's dictionary, added if new (each value is stored
+    /// once per layer, as with [`add_point`](Self::add_point)).
+    pub fn value_index(&mut self, value: PropValue<'_>) -> u32 {
+        self.dictionary.value(value)
+    }
+
+    /// The index of the value a caller named `token` earlier in this tile (with
+    /// [`value_index_for_token`](Self::value_index_for_token)): lets a caller that writes
+    /// many features skip building and hashing values it has already given.
+    pub fn token_value(&self, token: (u64, u64)) -> Option<u32> {
+        self.dictionary.tokens.get(&token).copied()
+    }
+
+    /// The index of `value` (looked up as by [`value_index`](Self::value_index), so a
+    /// value given under two tokens is still stored once), remembered under `token` for
+    /// [`token_value`](Self::token_value). Equal tokens must stand for equal values for
+    /// the rest of the tile (e.g. a namespace with the address and length of a string
+    /// borrowed for the whole tile).
+    pub fn value_index_for_token(&mut self, token: (u64, u64), value: PropValue<'_>) -> u32 {
+        let i = self.dictionary.value(value);
+        self.dictionary.tokens.insert(token, i);
+        i
+    }
+
+    /// Whether [`add_point`](Self::add_point) would keep `p`.
+    pub fn keeps_point(&self, p: [f64; 2]) -> bool {
+        self.round_point(p).is_some()
+    }
+
+    /// Appends `value` without looking it up, for a value the caller knows no other
+    /// feature of this layer carries (a record's id): saves hashing and keeping it.
+    pub fn unique_value_index(&mut self, value: PropValue<'_>) -> u32 {
+        let i = self.dictionary.value_count;
+        self.dictionary.value_count += 1;
+        write_value(&mut self.dictionary.values, value);
+        i
+    }
+
+    /// Like [`add_point`](Self::add_point), with the properties given as (key index,
+    /// value index) pairs from [`key_index`](Self::key_index) and the value index methods.
+    /// Each key must appear once.
+    pub fn add_point_tags(&mut self, id: Option<u64>, p: [f64; 2], tags: &[[u32; 2]]) -> bool {
+        let Some(q) = self.round_point(p) else {
+            return false;
+        };
+        self.geometry.clear();
+        put_u32(&mut self.geometry, command(pbf::CMD_MOVE_TO, 1));
+        push_delta(&mut self.geometry, &mut [0, 0], q);
+        self.tags.clear();
+        self.tags.extend(tags.iter().flatten());
+        self.write_tagged_feature(id, pbf::GEOM_POINT);
+        true
+    }
+
     /// Appends the feature message from `self.geometry` and `props`.
     fn write_feature(&mut self, id: Option<u64>, geom_type: u8, props: &[(&str, PropValue<'_>)]) {
         self.tags.clear();
@@ -441,6 +510,11 @@ impl LayerEncoder {
             self.tags.push(key_index);
             self.tags.push(value_index);
         }
+        self.write_tagged_feature(id, geom_type);
+    }
+
+    /// Appends the feature message from `self.geometry` and `self.tags`.
+    fn write_tagged_feature(&mut self, id: Option<u64>, geom_type: u8) {
         let tags_len = pbf::packed_len(&self.tags);
         let geometry_len = self.geometry.len();
         let mut body_len = 2 + pbf::bytes_field_len(geometry_len);
