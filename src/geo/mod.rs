@@ -5,6 +5,7 @@ pub mod geometry;
 pub mod grid;
 pub mod lambert93;
 pub mod webmercator;
+pub mod world_shapes;
 
 pub use geometry::{ring_contains, ring_signed_area, BBox, MultiPolygon, Polygon, Ring};
 pub use grid::{Cell, GridSize};

@@ -69,7 +69,7 @@ impl TileId {
     }
 
     /// Side of a tile at this zoom, metres.
-    fn side(&self) -> f64 {
+    pub fn side(&self) -> f64 {
         2.0 * HALF_WORLD / f64::from(1u32 << self.z)
     }
 

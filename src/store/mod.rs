@@ -60,6 +60,8 @@ pub struct Store {
     /// Per segment, the records deleted or replaced by a later segment (None: all live).
     dead: Vec<Option<Vec<u64>>>,
     live_count: u64,
+    /// The areas and 10 km cells in Web Mercator, built on first use (tiles only).
+    world_shapes: std::sync::OnceLock<crate::geo::world_shapes::WorldShapes>,
 }
 
 impl Store {
@@ -103,6 +105,7 @@ impl Store {
             segments,
             dead,
             live_count,
+            world_shapes: std::sync::OnceLock::new(),
         })
     }
 
@@ -116,6 +119,29 @@ impl Store {
 
     pub fn areas(&self) -> &AreasFile {
         &self.areas
+    }
+
+    /// Every commune (index `c`) and department (index `commune_count + d`) outline, and
+    /// the 10 km cells over the departments, projected to Web Mercator once.
+    pub fn world_shapes(&self) -> &crate::geo::world_shapes::WorldShapes {
+        self.world_shapes.get_or_init(|| {
+            let a = &self.areas;
+            let nc = a.commune_count();
+            let extent = (0..a.departement_count()).fold(crate::geo::BBox::EMPTY, |b, d| {
+                b.union(&a.departement_bbox(d))
+            });
+            crate::geo::world_shapes::WorldShapes::build(
+                nc + a.departement_count(),
+                |i| {
+                    if i < nc {
+                        a.commune_geometry(i)
+                    } else {
+                        a.departement_geometry(i - nc)
+                    }
+                },
+                crate::geo::world_shapes::lambert_extent(&extent),
+            )
+        })
     }
 
     pub fn segments(&self) -> &[Segment] {

@@ -22,6 +22,7 @@ use crate::access::Caller;
 use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
+use crate::geo::world_shapes::{TileProjector, WorldShapes, CELL_POINTS_PER_EDGE};
 use crate::geo::{BBox, MultiPolygon};
 use crate::tiles::mvt::{PropValue, TileEncoder};
 use std::collections::{BTreeMap, HashSet};
@@ -385,6 +386,13 @@ pub fn render(
         let (x, y) = lonlat_to_tile_pixel(p[0], p[1], req.tile, EXTENT);
         [x, y]
     };
+    let shapes = ctx.store.world_shapes();
+    let nc = areas.commune_count();
+    let draw = Draw {
+        shapes,
+        mercator: TileProjector::new(req.tile, EXTENT),
+        lonlat: &project,
+    };
 
     unit_tallies.extend(units.iter().map(|(u, g)| (*u, g.tally())));
     blurred_tallies.extend(blurred.iter().map(|(a, g)| (*a, g.tally())));
@@ -394,7 +402,7 @@ pub fn render(
                 areas.departement_code(*d as usize).to_string(),
                 areas.departement_name(*d as usize).to_string(),
                 "departement",
-                areas.departement_geometry(*d as usize),
+                Outline::Area(nc + *d as usize),
             ),
             Unit::Cell(c) => (
                 c.code(),
@@ -404,18 +412,17 @@ pub fn render(
                 } else {
                     "maille10"
                 },
-                cell_geometry(c),
+                Outline::Cell(*c),
             ),
             Unit::H3(h) => {
                 let code = format!("{h:x}");
-                (code.clone(), code, "h3", hexagon(*h))
+                (code.clone(), code, "h3", Outline::LonLat(hexagon(*h)))
             }
         };
-        add_polygon(
+        draw.polygon(
             enc,
             LAYER_AGGREGATES,
             &geometry,
-            &project,
             stable_id(unit_name, &code),
             &[
                 ("unit", PropValue::Str(unit_name)),
@@ -434,29 +441,28 @@ pub fn render(
                 "commune".to_string(),
                 areas.commune_code(*c as usize).to_string(),
                 areas.commune_name(*c as usize).to_string(),
-                areas.commune_geometry(*c as usize),
+                Outline::Area(*c as usize),
             ),
             DiffusionArea::Departement(d) => (
                 "departement",
                 "departement".to_string(),
                 areas.departement_code(*d as usize).to_string(),
                 areas.departement_name(*d as usize).to_string(),
-                areas.departement_geometry(*d as usize),
+                Outline::Area(nc + *d as usize),
             ),
             DiffusionArea::Cell(c) => (
                 "maille",
                 format!("{}km", c.size.km()),
                 c.code(),
                 c.code(),
-                cell_geometry(c),
+                Outline::Cell(*c),
             ),
             DiffusionArea::Precise | DiffusionArea::Hidden => continue,
         };
-        add_polygon(
+        draw.polygon(
             enc,
             LAYER_BLURRED,
             &geometry,
-            &project,
             stable_id(kind, &code),
             &[
                 ("kind", PropValue::Str(kind)),
@@ -476,7 +482,7 @@ pub fn render(
         add_points(enc.layer(LAYER_OBSERVATIONS), &points, &project);
     }
 
-    add_boundaries(ctx, req.tile, plan, &buffered, enc, &project);
+    add_boundaries(ctx, req.tile, plan, &buffered, enc, &draw);
     let mut out = Vec::new();
     enc.encode_into(&mut out);
     out
@@ -661,32 +667,70 @@ fn hexagon(h: u64) -> MultiPolygon {
     }
 }
 
-fn cell_geometry(c: &Cell) -> MultiPolygon {
-    MultiPolygon {
-        polygons: vec![crate::geo::Polygon {
-            exterior: c.polygon_wgs84(8),
-            interiors: Vec::new(),
-        }],
-    }
+/// What a polygon feature is drawn from.
+enum Outline {
+    /// Area `i` of the store's [`WorldShapes`] (communes, then departments).
+    Area(usize),
+    /// A grid cell: from the shapes when it is a 10 km cell over the areas.
+    Cell(Cell),
+    /// Anything else, in lon/lat.
+    LonLat(MultiPolygon),
 }
 
-fn add_polygon(
-    enc: &mut TileEncoder,
-    layer: &str,
-    g: &MultiPolygon,
-    project: &dyn Fn([f64; 2]) -> [f64; 2],
-    id: u64,
-    props: &[(&str, PropValue<'_>)],
-) -> bool {
-    let mut f = enc.layer(layer).polygon();
-    for p in &g.polygons {
-        if f.exterior(p.exterior.iter().map(|v| project(*v))) {
-            for hole in &p.interiors {
-                f.interior(hole.iter().map(|v| project(*v)));
+/// Draws outlines into one tile: from Web-Mercator vertices projected once per store when
+/// there are some, else from lon/lat.
+struct Draw<'a> {
+    shapes: &'a WorldShapes,
+    mercator: TileProjector,
+    lonlat: &'a dyn Fn([f64; 2]) -> [f64; 2],
+}
+
+impl Draw<'_> {
+    fn polygon(
+        &self,
+        enc: &mut TileEncoder,
+        layer: &str,
+        outline: &Outline,
+        id: u64,
+        props: &[(&str, PropValue<'_>)],
+    ) -> bool {
+        let mut f = enc.layer(layer).polygon();
+        let m = &self.mercator;
+        match outline {
+            Outline::Area(i) => {
+                for polygon in self.shapes.area(*i).into_iter().flat_map(|s| s.polygons()) {
+                    let mut rings = polygon;
+                    let Some(exterior) = rings.next() else {
+                        continue;
+                    };
+                    if f.exterior(exterior.iter().map(|v| m.project(*v))) {
+                        for hole in rings {
+                            f.interior(hole.iter().map(|v| m.project(*v)));
+                        }
+                    }
+                }
+            }
+            Outline::Cell(c) => match self.shapes.cell(c) {
+                Some(ring) => {
+                    f.exterior(ring.iter().map(|v| m.project(*v)));
+                }
+                None => {
+                    let ring = c.polygon_wgs84(CELL_POINTS_PER_EDGE);
+                    f.exterior(ring.iter().map(|v| (self.lonlat)(*v)));
+                }
+            },
+            Outline::LonLat(g) => {
+                for p in &g.polygons {
+                    if f.exterior(p.exterior.iter().map(|v| (self.lonlat)(*v))) {
+                        for hole in &p.interiors {
+                            f.interior(hole.iter().map(|v| (self.lonlat)(*v)));
+                        }
+                    }
+                }
             }
         }
+        f.finish(Some(id), props)
     }
-    f.finish(Some(id), props)
 }
 
 fn add_boundaries(
@@ -695,17 +739,17 @@ fn add_boundaries(
     plan: &ZoomPlan,
     buffered: &BBox,
     enc: &mut TileEncoder,
-    project: &dyn Fn([f64; 2]) -> [f64; 2],
+    draw: &Draw<'_>,
 ) {
     let areas = ctx.store.areas();
+    let nc = areas.commune_count();
     for d in 0..areas.departement_count() {
         if areas.departement_bbox(d).intersects(buffered) {
             let code = areas.departement_code(d);
-            add_polygon(
+            draw.polygon(
                 enc,
                 LAYER_BOUNDARIES,
-                &areas.departement_geometry(d),
-                project,
+                &Outline::Area(nc + d),
                 stable_id("boundary-departement", code),
                 &[
                     ("kind", PropValue::Str("departement")),
@@ -719,11 +763,10 @@ fn add_boundaries(
         for c in 0..areas.commune_count() {
             if areas.commune_bbox(c).intersects(buffered) {
                 let code = areas.commune_code(c);
-                add_polygon(
+                draw.polygon(
                     enc,
                     LAYER_BOUNDARIES,
-                    &areas.commune_geometry(c),
-                    project,
+                    &Outline::Area(c),
                     stable_id("boundary-commune", code),
                     &[
                         ("kind", PropValue::Str("commune")),
