@@ -113,7 +113,7 @@ impl WorldShapes {
                 let r0 = s.rings.len() as u32;
                 for ring in std::iter::once(&polygon.exterior).chain(&polygon.interiors) {
                     let v0 = s.vertices.len() as u32;
-                    s.vertices.extend(ring.iter().map(|p| mercator(p)));
+                    s.vertices.extend(ring.iter().map(mercator));
                     s.rings.push([v0, s.vertices.len() as u32]);
                 }
                 s.polygons.push([r0, s.rings.len() as u32]);
@@ -147,7 +147,7 @@ impl WorldShapes {
                     vertices.extend(
                         cell.polygon_wgs84(CELL_POINTS_PER_EDGE)
                             .iter()
-                            .map(|p| mercator(p)),
+                            .map(mercator),
                     );
                 }
             }
