@@ -252,7 +252,7 @@ pub fn render(
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
     let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
     // Precise points: their records, and (id hash, row) to sort them by.
-    let mut rows: Vec<Shown<'_>> = Vec::new();
+    let mut rows: Vec<PointRow<'_>> = Vec::new();
     let mut order: Vec<(u64, u32)> = Vec::new();
 
     if let (Some(t), Some(taxa)) = (precomputed, &req.filter.taxa) {
@@ -369,8 +369,18 @@ pub fn render(
             match (&s.area, s.position, s.id) {
                 (DiffusionArea::Precise, Some(p), Some(id)) => {
                     if buffered.contains(p) {
+                        let (x, y) = lonlat_to_tile_pixel(p[0], p[1], req.tile, EXTENT);
                         order.push((observation_id(id), rows.len() as u32));
-                        rows.push(*s);
+                        rows.push(PointRow {
+                            xy: [x, y],
+                            id,
+                            name: s.nom_cite,
+                            dataset: s.dataset,
+                            cd_ref: s.cd_ref,
+                            date_debut: s.date_debut,
+                            date_fin: s.date_fin,
+                            level: s.level,
+                        });
                     }
                 }
                 (area, _, _) => {
@@ -480,16 +490,37 @@ pub fn render(
 
     // Sorted by id hash, then id: the order of features reveals nothing about how the
     // store is laid out.
-    let id_of = |i: u32| rows.get(i as usize).and_then(|s| s.id).unwrap_or_default();
+    let id_of = |i: u32| rows.get(i as usize).map(|r| r.id).unwrap_or_default();
     order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
-    if !order.is_empty() {
-        add_points(enc.layer(LAYER_OBSERVATIONS), &order, &rows, &project);
+    // Gathered in a tight loop of independent reads (the memory system overlaps them),
+    // then encoded in sequence: reading each row from the encoding loop waited on one
+    // cache miss per point.
+    let sorted: Vec<(u64, PointRow<'_>)> = order
+        .iter()
+        .filter_map(|(h, r)| rows.get(*r as usize).map(|row| (*h, *row)))
+        .collect();
+    drop(rows);
+    if !sorted.is_empty() {
+        add_points(enc.layer(LAYER_OBSERVATIONS), &sorted);
     }
 
     add_boundaries(ctx, req.tile, plan, &buffered, enc, &draw);
     let mut out = Vec::new();
     enc.encode_into(&mut out);
     out
+}
+
+/// What a precise point's feature is written from: its pixel and public attributes.
+#[derive(Clone, Copy)]
+struct PointRow<'a> {
+    xy: [f64; 2],
+    id: &'a str,
+    name: &'a str,
+    dataset: &'a str,
+    cd_ref: u32,
+    date_debut: Day,
+    date_fin: Day,
+    level: crate::sensitivity::SensiNiveau,
 }
 
 /// Properties of an observation point, in the order they are written.
@@ -520,12 +551,7 @@ fn str_token(namespace: u64, s: &str) -> (u64, u64) {
 /// resolved once, values that repeat (taxon, name, dates, dataset, level) are found by
 /// integer tokens instead of hashing text, and ids — unique per record — go straight to
 /// the dictionary. The bytes are those [`LayerEncoder::add_point`] would write.
-fn add_points(
-    layer: &mut crate::tiles::mvt::LayerEncoder,
-    order: &[(u64, u32)],
-    rows: &[Shown<'_>],
-    project: &dyn Fn([f64; 2]) -> [f64; 2],
-) {
+fn add_points(layer: &mut crate::tiles::mvt::LayerEncoder, points: &[(u64, PointRow<'_>)]) {
     let keys = POINT_KEYS.map(|k| layer.key_index(k));
     let memo = |layer: &mut crate::tiles::mvt::LayerEncoder, token, value: PropValue<'_>| {
         layer
@@ -550,14 +576,8 @@ fn add_points(
             }
         }
     };
-    for (hash, row) in order {
-        let Some(s) = rows.get(*row as usize) else {
-            continue;
-        };
-        let (Some(id), Some(p)) = (s.id, s.position) else {
-            continue;
-        };
-        let xy = project(p);
+    for (hash, s) in points {
+        let (id, xy) = (s.id, s.xy);
         if !layer.keeps_point(xy) {
             continue;
         }
@@ -568,11 +588,7 @@ fn add_points(
                 (TOKEN_CD_REF, u64::from(s.cd_ref)),
                 PropValue::UInt(u64::from(s.cd_ref)),
             ),
-            memo(
-                layer,
-                str_token(TOKEN_NAME, s.nom_cite),
-                PropValue::Str(s.nom_cite),
-            ),
+            memo(layer, str_token(TOKEN_NAME, s.name), PropValue::Str(s.name)),
             day(layer, s.date_debut),
             day(layer, s.date_fin),
             memo(
