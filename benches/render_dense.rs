@@ -1,0 +1,64 @@
+//! Render time of given tiles on a real store, in-process, the minimum and median of N
+//! renders each: the per-tile cost without HTTP, and robust to a busy machine (the minimum).
+//!
+//! cargo run --release --example render_dense -- STORE [N] [z/x/y ...]
+//! (default tiles: the densest public tiles of the 10 M bench list, z7–z14)
+
+use flou::access::diffusion::{Precision, PublicPolicy};
+use flou::access::view::{AccessContext, RecordFilter};
+use flou::access::Caller;
+use flou::date::Day;
+use flou::geo::webmercator::TileId;
+use flou::server::{build_day_index, Loaded};
+use flou::tiles::mvt::TileEncoder;
+use flou::tiles::render::{render, AggregateMode, TileRequest, ZoomPlan, BUFFER, EXTENT};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let store = PathBuf::from(args.first().ok_or("usage: render_dense STORE [N] [z/x/y ...]")?);
+    let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(10);
+    let mut tiles: Vec<String> = args.iter().skip(2).cloned().collect();
+    if tiles.is_empty() {
+        tiles = ["7/65/45", "9/262/182", "10/525/364", "12/2094/1463", "14/8447/5941"]
+            .map(String::from)
+            .to_vec();
+    }
+    let l = Loaded::open(&store, None)?;
+    let policy = PublicPolicy {
+        min_precision: Precision::Precise,
+    };
+    let today = Day::today();
+    let plan = ZoomPlan::default();
+    let index = build_day_index(&l, today, policy, &plan);
+    let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells)
+        .with_index(Some(&index));
+    let filter = RecordFilter::default();
+    let mut enc = TileEncoder::new(EXTENT, BUFFER);
+    println!("tile\tbytes\tmin_ms\tmedian_ms");
+    for t in &tiles {
+        let p: Vec<u32> = t.split('/').map(|v| v.parse()).collect::<Result<_, _>>()?;
+        let (&[z, x, y], _) = (p.as_slice(), ()) else {
+            return Err(format!("bad tile {t}").into());
+        };
+        let tile = TileId::new(z as u8, x, y).ok_or("tile out of range")?;
+        let req = TileRequest {
+            tile,
+            caller: &Caller::Public,
+            filter: &filter,
+            today,
+            aggregate: AggregateMode::Grid,
+        };
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..n {
+            let t0 = Instant::now();
+            bytes = render(&ctx, &req, &plan, &mut enc).len();
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!("{t}\t{bytes}\t{:.2}\t{:.2}", times[0], times[times.len() / 2]);
+    }
+    Ok(())
+}
