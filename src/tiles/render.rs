@@ -495,13 +495,21 @@ pub fn render(
     // Gathered in a tight loop of independent reads (the memory system overlaps them),
     // then encoded in sequence: reading each row from the encoding loop waited on one
     // cache miss per point.
-    let sorted: Vec<(u64, PointRow<'_>)> = order
+    // Ids are copied here too, into one string in that order (reading each from the store
+    // while encoding was the same wait).
+    let mut ids = String::with_capacity(order.len() * 36);
+    let sorted: Vec<(u64, PointRow<'_>, [usize; 2])> = order
         .iter()
-        .filter_map(|(h, r)| rows.get(*r as usize).map(|row| (*h, *row)))
+        .filter_map(|(h, r)| {
+            let row = rows.get(*r as usize)?;
+            let start = ids.len();
+            ids.push_str(row.id);
+            Some((*h, *row, [start, ids.len()]))
+        })
         .collect();
     drop(rows);
     if !sorted.is_empty() {
-        add_points(enc.layer(LAYER_OBSERVATIONS), &sorted);
+        add_points(enc.layer(LAYER_OBSERVATIONS), &sorted, &ids);
     }
 
     add_boundaries(ctx, req.tile, plan, &buffered, enc, &draw);
@@ -551,7 +559,11 @@ fn str_token(namespace: u64, s: &str) -> (u64, u64) {
 /// resolved once, values that repeat (taxon, name, dates, dataset, level) are found by
 /// integer tokens instead of hashing text, and ids — unique per record — go straight to
 /// the dictionary. The bytes are those [`LayerEncoder::add_point`] would write.
-fn add_points(layer: &mut crate::tiles::mvt::LayerEncoder, points: &[(u64, PointRow<'_>)]) {
+fn add_points(
+    layer: &mut crate::tiles::mvt::LayerEncoder,
+    points: &[(u64, PointRow<'_>, [usize; 2])],
+    ids: &str,
+) {
     let keys = POINT_KEYS.map(|k| layer.key_index(k));
     let memo = |layer: &mut crate::tiles::mvt::LayerEncoder, token, value: PropValue<'_>| {
         layer
@@ -576,8 +588,8 @@ fn add_points(layer: &mut crate::tiles::mvt::LayerEncoder, points: &[(u64, Point
             }
         }
     };
-    for (hash, s) in points {
-        let (id, xy) = (s.id, s.xy);
+    for (hash, s, [a, b]) in points {
+        let (id, xy) = (ids.get(*a..*b).unwrap_or_default(), s.xy);
         if !layer.keeps_point(xy) {
             continue;
         }
