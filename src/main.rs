@@ -1,6 +1,13 @@
 //! The `flou` command line.
 #![forbid(unsafe_code)]
 
+/// jemalloc, with a background thread that returns freed pages to the system after a delay:
+/// glibc malloc kept what the parallel day-index build and the renders had freed (see
+/// Cargo.toml and benches/RESULTS.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use flou::date::Day;

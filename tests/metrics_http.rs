@@ -221,13 +221,25 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
         "the scrape itself"
     );
 
+    // The day index's heap, by part: one precision byte per record of the (single-segment,
+    // never appended) store, and some tallies for the public and for agents.
+    assert_eq!(
+        get(&m, r#"flou_day_index_bytes{part="public"}"#),
+        accepted_rows(&store)
+    );
+    for part in ["taxa", "tallies", "tallies_all_precise"] {
+        let series = format!("flou_day_index_bytes{{part=\"{part}\"}}");
+        assert!(get(&m, &series) > 0.0, "{series}");
+    }
+
     // Labels from a fixed set: no path, no coordinate, no x/y.
     for series in m.keys() {
         if let Some((_, labels)) = series.split_once('{') {
             for pair in labels.trim_end_matches('}').split(',') {
                 let (k, _) = pair.split_once('=').unwrap();
                 assert!(
-                    ["route", "zoom", "class", "le", "source", "result", "outcome"].contains(&k),
+                    ["route", "zoom", "class", "le", "source", "result", "outcome", "part"]
+                        .contains(&k),
                     "label {k} in {series}"
                 );
             }

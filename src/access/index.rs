@@ -91,7 +91,74 @@ pub struct SegmentDayIndex {
     /// Per department, the records blurred to it.
     pub departements: Vec<Vec<u32>>,
     /// Per cd_ref, its records in store order: a taxon-filtered request visits only these.
-    pub taxa: HashMap<u32, Vec<u32>>,
+    pub taxa: TaxonRecords,
+}
+
+/// Records per cd_ref, in one flat list grouped by taxon (store order within a taxon): four
+/// bytes a record, where a map of vectors cost half as much again in growth slack.
+#[derive(Debug, Default)]
+pub struct TaxonRecords {
+    /// The cd_refs present, sorted.
+    taxa: Vec<u32>,
+    /// `records[starts[i]..starts[i + 1]]` are the records of `taxa[i]`.
+    starts: Vec<u32>,
+    records: Vec<u32>,
+}
+
+impl TaxonRecords {
+    /// Groups the records of a segment by cd_ref (a counting sort: no per-taxon vectors).
+    pub fn build(cd_ref: &[u32]) -> Self {
+        let mut per: HashMap<u32, u32> = HashMap::new();
+        for c in cd_ref {
+            *per.entry(*c).or_default() += 1;
+        }
+        let mut taxa: Vec<u32> = per.keys().copied().collect();
+        taxa.sort_unstable();
+        let mut starts = Vec::with_capacity(taxa.len() + 1);
+        let mut next = 0u32;
+        for t in &taxa {
+            starts.push(next);
+            let n = per.get(t).copied().unwrap_or(0);
+            // Where each taxon's next record goes.
+            per.insert(*t, next);
+            next += n;
+        }
+        starts.push(next);
+        let mut records = vec![0u32; cd_ref.len()];
+        for (r, c) in cd_ref.iter().enumerate() {
+            if let Some(at) = per.get_mut(c) {
+                if let Some(slot) = records.get_mut(*at as usize) {
+                    *slot = r as u32;
+                }
+                *at += 1;
+            }
+        }
+        TaxonRecords {
+            taxa,
+            starts,
+            records,
+        }
+    }
+
+    /// The records of `cd_ref`, in store order.
+    pub fn get(&self, cd_ref: &u32) -> Option<&[u32]> {
+        let i = self.taxa.binary_search(cd_ref).ok()?;
+        let (a, b) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
+        self.records.get(a as usize..b as usize)
+    }
+
+    /// Number of distinct cd_refs.
+    pub fn len(&self) -> usize {
+        self.taxa.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.taxa.is_empty()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.taxa) + vec_bytes(&self.starts) + vec_bytes(&self.records)
+    }
 }
 
 /// Observations and distinct taxa of one unit.
@@ -117,7 +184,7 @@ pub struct PublicTallies {
 /// records of different cd_refs never share a taxon, so the split loses nothing.
 #[derive(Debug, Default)]
 pub struct TaxonTallies {
-    pub departements: HashMap<u32, Vec<(u16, u64)>>,
+    pub departements: TaxonCounts<u16>,
     /// Per grid of [`PublicTallies::cells`], in the same order: cells, then the areas no
     /// cell of that grid can hold.
     pub cells: Vec<TaxonCells>,
@@ -125,8 +192,146 @@ pub struct TaxonTallies {
 
 #[derive(Debug, Default)]
 pub struct TaxonCells {
-    pub units: HashMap<u32, Vec<(Cell, u64)>>,
-    pub coarse: HashMap<u32, Vec<(DiffusionArea, u64)>>,
+    pub units: TaxonCounts<Cell>,
+    pub coarse: TaxonCounts<DiffusionArea>,
+}
+
+/// A count read from [`TaxonCounts`] (stored narrower): dereferences to the `u64` it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl std::ops::Deref for Count {
+    type Target = u64;
+    fn deref(&self) -> &u64 {
+        &self.0
+    }
+}
+
+/// Observations per (taxon, unit), flat: the units are kept once in a dictionary, and each
+/// (unit, count) pair takes 8 bytes — instead of 24 in a vector per taxon, plus its growth
+/// slack and a hash table. Millions of pairs at 10 M records.
+#[derive(Debug)]
+pub struct TaxonCounts<U> {
+    /// The cd_refs with observations, sorted.
+    taxa: Vec<u32>,
+    /// `taxa[i]`'s pairs are `starts[i]..starts[i + 1]`.
+    starts: Vec<usize>,
+    /// Distinct units, sorted; pairs name them by position.
+    units: Vec<U>,
+    pairs: Pairs,
+}
+
+impl<U> Default for TaxonCounts<U> {
+    fn default() -> Self {
+        TaxonCounts {
+            taxa: Vec::new(),
+            starts: vec![0],
+            units: Vec::new(),
+            pairs: Pairs::Narrow(Vec::new()),
+        }
+    }
+}
+
+/// (unit position, count) pairs: two u32 each, or two u64 when one does not fit (more
+/// than 4 G observations of a taxon in a unit: never seen, but then still exact).
+#[derive(Debug)]
+enum Pairs {
+    Narrow(Vec<[u32; 2]>),
+    Wide(Vec<[u64; 2]>),
+}
+
+impl Pairs {
+    fn get(&self, i: usize) -> Option<(usize, u64)> {
+        match self {
+            Pairs::Narrow(v) => v.get(i).map(|p| (p[0] as usize, u64::from(p[1]))),
+            Pairs::Wide(v) => v.get(i).map(|p| (p[0] as usize, p[1])),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Pairs::Narrow(v) => v.len(),
+            Pairs::Wide(v) => v.len(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Pairs::Narrow(v) => vec_bytes(v),
+            Pairs::Wide(v) => vec_bytes(v),
+        }
+    }
+}
+
+impl<U: Copy + Ord + std::hash::Hash> TaxonCounts<U> {
+    /// From (cd_ref, unit) → observations.
+    pub fn from_counts(counts: HashMap<(u32, U), u64>) -> Self {
+        let mut units: Vec<U> = counts.keys().map(|(_, u)| *u).collect();
+        units.sort_unstable();
+        units.dedup();
+        units.shrink_to_fit();
+        let position: HashMap<U, usize> = units.iter().enumerate().map(|(i, u)| (*u, i)).collect();
+        let mut rows: Vec<(u32, usize, u64)> = counts
+            .into_iter()
+            .filter_map(|((t, u), n)| position.get(&u).map(|p| (t, *p, n)))
+            .collect();
+        rows.sort_unstable();
+        let mut taxa = Vec::new();
+        let mut starts = Vec::new();
+        for (i, (t, _, _)) in rows.iter().enumerate() {
+            if taxa.last() != Some(t) {
+                taxa.push(*t);
+                starts.push(i);
+            }
+        }
+        starts.push(rows.len());
+        taxa.shrink_to_fit();
+        starts.shrink_to_fit();
+        let mut narrow = Vec::with_capacity(rows.len());
+        for (_, p, n) in &rows {
+            match (u32::try_from(*p), u32::try_from(*n)) {
+                (Ok(p), Ok(n)) => narrow.push([p, n]),
+                _ => break,
+            }
+        }
+        let pairs = if narrow.len() == rows.len() {
+            Pairs::Narrow(narrow)
+        } else {
+            Pairs::Wide(rows.iter().map(|(_, p, n)| [*p as u64, *n]).collect())
+        };
+        TaxonCounts {
+            taxa,
+            starts,
+            units,
+            pairs,
+        }
+    }
+
+    /// The units where `cd_ref` has observations, with their number.
+    pub fn get(&self, cd_ref: &u32) -> Option<impl Iterator<Item = (&U, Count)> + '_> {
+        let i = self.taxa.binary_search(cd_ref).ok()?;
+        let (a, b) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
+        Some((a..b).filter_map(move |k| {
+            let (p, n) = self.pairs.get(k)?;
+            Some((self.units.get(p)?, Count(n)))
+        }))
+    }
+
+    /// Number of (taxon, unit) pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.len() == 0
+    }
+
+    fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.taxa)
+            + vec_bytes(&self.starts)
+            + vec_bytes(&self.units)
+            + self.pairs.heap_bytes()
+    }
 }
 
 /// The 10 km blocks (see [`super::view::block_of`]) a lon/lat box may meet, one block of
@@ -210,7 +415,109 @@ pub struct DayIndex {
     pub tallies_all_precise: Option<PublicTallies>,
 }
 
+/// Heap bytes of a day index, by part (capacities, not lengths: what the allocator holds
+/// for it; hash tables are estimated from their capacity and hashbrown's layout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexBytes {
+    /// Public precision codes, one byte per record.
+    pub public: usize,
+    /// Grid-blurred record lists and their block boxes.
+    pub grids: usize,
+    /// Department-blurred record lists.
+    pub departements: usize,
+    /// Per-taxon record lists.
+    pub taxa: usize,
+    /// Public tallies (per unit and per taxon).
+    pub tallies: usize,
+    /// All-precise tallies.
+    pub tallies_all_precise: usize,
+}
+
+impl IndexBytes {
+    pub fn total(&self) -> usize {
+        self.public
+            + self.grids
+            + self.departements
+            + self.taxa
+            + self.tallies
+            + self.tallies_all_precise
+    }
+
+    /// (part name, bytes), for the metrics.
+    pub fn parts(&self) -> [(&'static str, usize); 6] {
+        [
+            ("public", self.public),
+            ("grids", self.grids),
+            ("departements", self.departements),
+            ("taxa", self.taxa),
+            ("tallies", self.tallies),
+            ("tallies_all_precise", self.tallies_all_precise),
+        ]
+    }
+}
+
+fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+/// hashbrown: a power-of-two number of buckets, at most 7/8 full, one control byte per
+/// bucket plus a group's worth.
+fn map_bytes<K, V>(m: &HashMap<K, V>) -> usize {
+    if m.capacity() == 0 {
+        return 0;
+    }
+    let buckets = (m.capacity() * 8 / 7).next_power_of_two();
+    buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
+}
+
+impl PublicTallies {
+    /// Heap bytes (see [`IndexBytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        let cells: usize = self
+            .cells
+            .iter()
+            .map(|c| {
+                map_bytes(&c.by_block)
+                    + c.by_block.values().map(vec_bytes).sum::<usize>()
+                    + vec_bytes(&c.coarse)
+            })
+            .sum();
+        let t = &self.by_taxon;
+        let by_taxon = t.departements.heap_bytes()
+            + vec_bytes(&t.cells)
+            + t.cells
+                .iter()
+                .map(|g| g.units.heap_bytes() + g.coarse.heap_bytes())
+                .sum::<usize>();
+        vec_bytes(&self.departements) + vec_bytes(&self.cells) + cells + by_taxon
+    }
+}
+
 impl DayIndex {
+    /// Heap bytes held by this index, by part.
+    pub fn heap_bytes(&self) -> IndexBytes {
+        let mut b = IndexBytes {
+            tallies: self.tallies.heap_bytes(),
+            tallies_all_precise: self
+                .tallies_all_precise
+                .as_ref()
+                .map_or(0, PublicTallies::heap_bytes),
+            ..IndexBytes::default()
+        };
+        for s in &self.segments {
+            b.public += vec_bytes(&s.public);
+            b.grids += vec_bytes(&s.grids)
+                + s.grids
+                    .iter()
+                    .map(|g| vec_bytes(&g.records) + vec_bytes(&g.boxes))
+                    .sum::<usize>();
+            b.departements +=
+                vec_bytes(&s.departements) + s.departements.iter().map(vec_bytes).sum::<usize>();
+            b.taxa += s.taxa.heap_bytes();
+        }
+        b
+    }
+
     /// Computes the index of `store` for `day` under `policy`. The tallies are filled by
     /// [`super::view::AccessView::public_tallies`], the same code the tiles use.
     pub fn build(store: &Store, day: Day, policy: PublicPolicy) -> DayIndex {
@@ -258,14 +565,18 @@ impl DayIndex {
                         _ => {}
                     }
                 }
+                // Kept all day: no growth slack.
+                for d in &mut departements {
+                    d.shrink_to_fit();
+                }
                 let grids = grid_records
                     .into_iter()
-                    .map(|g| GridList::build(g, seg.lon_e7(), seg.lat_e7()))
+                    .map(|mut g| {
+                        g.shrink_to_fit();
+                        GridList::build(g, seg.lon_e7(), seg.lat_e7())
+                    })
                     .collect();
-                let mut taxa: HashMap<u32, Vec<u32>> = HashMap::new();
-                for (r, cd_ref) in seg.cd_ref().iter().enumerate() {
-                    taxa.entry(*cd_ref).or_default().push(r as u32);
-                }
+                let taxa = TaxonRecords::build(seg.cd_ref());
                 SegmentDayIndex {
                     public,
                     grids,
@@ -282,5 +593,80 @@ impl DayIndex {
             tallies: PublicTallies::default(),
             tallies_all_precise: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn taxon_records_hold_each_taxons_records_in_store_order() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let cd_ref: Vec<u32> = (0..5000)
+            .map(|_| [3, 17, 17, 42, 99_999, 1][rng.gen_range(0..6)])
+            .collect();
+        let t = TaxonRecords::build(&cd_ref);
+        // The plain reading: for each taxon, the positions where it occurs.
+        let mut expected: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (r, c) in cd_ref.iter().enumerate() {
+            expected.entry(*c).or_default().push(r as u32);
+        }
+        assert_eq!(t.len(), expected.len());
+        for (c, records) in &expected {
+            assert_eq!(t.get(c), Some(records.as_slice()), "taxon {c}");
+        }
+        assert_eq!(t.get(&4), None);
+        assert_eq!(t.get(&0), None);
+        assert_eq!(t.get(&u32::MAX), None);
+        assert!(TaxonRecords::build(&[]).get(&3).is_none());
+    }
+
+    fn read<U: Copy + Ord + std::hash::Hash>(t: &TaxonCounts<U>, cd: u32) -> Vec<(U, u64)> {
+        let mut v: Vec<(U, u64)> = t
+            .get(&cd)
+            .into_iter()
+            .flatten()
+            .map(|(u, n)| (*u, *n))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn taxon_counts_give_back_every_pair_exactly() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+        let mut counts: HashMap<(u32, u16), u64> = HashMap::new();
+        for _ in 0..3000 {
+            let key = (rng.gen_range(0..50) * 7, rng.gen_range(0..300));
+            *counts.entry(key).or_default() += rng.gen_range(1..1000);
+        }
+        let t = TaxonCounts::from_counts(counts.clone());
+        assert_eq!(t.len(), counts.len());
+        for cd in 0..400 {
+            let mut expected: Vec<(u16, u64)> = counts
+                .iter()
+                .filter(|((t, _), _)| *t == cd)
+                .map(|((_, u), n)| (*u, *n))
+                .collect();
+            expected.sort_unstable();
+            assert_eq!(read(&t, cd), expected, "taxon {cd}");
+            assert_eq!(t.get(&cd).is_some(), !expected.is_empty());
+        }
+        assert!(TaxonCounts::<u16>::default().get(&0).is_none());
+    }
+
+    #[test]
+    fn taxon_counts_beyond_u32_stay_exact() {
+        let big = u64::from(u32::MAX) + 5;
+        let counts = HashMap::from([((1, 'a'), big), ((1, 'b'), 3), ((2, 'a'), 1)]);
+        let t = TaxonCounts::from_counts(counts);
+        assert!(matches!(t.pairs, Pairs::Wide(_)));
+        assert_eq!(read(&t, 1), vec![('a', big), ('b', 3)]);
+        assert_eq!(read(&t, 2), vec![('a', 1)]);
+        let small = TaxonCounts::from_counts(HashMap::from([((1, 'a'), u64::from(u32::MAX))]));
+        assert!(matches!(small.pairs, Pairs::Narrow(_)));
+        assert_eq!(read(&small, 1), vec![('a', u64::from(u32::MAX))]);
     }
 }

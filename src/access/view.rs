@@ -10,7 +10,7 @@ use super::diffusion::{
 use super::index::CellTally;
 use super::index::{
     precision_code, precision_of_code, CellTallies, DayIndex, PublicTallies, Tally, TaxonCells,
-    TaxonTallies,
+    TaxonCounts, TaxonTallies,
 };
 use super::rights::Caller;
 use crate::admin::AdminAreas;
@@ -517,20 +517,16 @@ impl<'a> AccessView<'_, 'a> {
                 }
             }
         });
-        let mut by_taxon = TaxonTallies::default();
-        for ((t, d), n) in taxon_departements {
-            by_taxon.departements.entry(t).or_default().push((d, n));
-        }
-        for (t_units, t_coarse) in taxon_cells {
-            let mut grid = TaxonCells::default();
-            for ((t, c), n) in t_units {
-                grid.units.entry(t).or_default().push((c, n));
-            }
-            for ((t, a), n) in t_coarse {
-                grid.coarse.entry(t).or_default().push((a, n));
-            }
-            by_taxon.cells.push(grid);
-        }
+        let by_taxon = TaxonTallies {
+            departements: TaxonCounts::from_counts(taxon_departements),
+            cells: taxon_cells
+                .into_iter()
+                .map(|(t_units, t_coarse)| TaxonCells {
+                    units: TaxonCounts::from_counts(t_units),
+                    coarse: TaxonCounts::from_counts(t_coarse),
+                })
+                .collect(),
+        };
         let tally = |(n, t): &Acc| Tally {
             observations: *n,
             taxa: t.len() as u64,

@@ -473,6 +473,18 @@ impl Metrics {
             "Live records in the served generation (all sensitivities, visible or not).",
             loaded.store.live_count().to_string(),
         );
+        // What the day index holds on the heap: the bulk of the anonymous memory at start.
+        let index_bytes = loaded
+            .built_day_index()
+            .map(|i| i.heap_bytes())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "# HELP flou_day_index_bytes Heap bytes held by the served generation's day index, by part (0 before it is built).\n# TYPE flou_day_index_bytes gauge"
+        );
+        for (part, bytes) in index_bytes.parts() {
+            let _ = writeln!(out, "flou_day_index_bytes{{part=\"{part}\"}} {bytes}");
+        }
         counter(
             &mut out,
             "flou_store_reloads_total",

@@ -95,6 +95,14 @@ impl Loaded {
         self.serial
     }
 
+    /// The day index built so far, if any (never builds one: for the metrics).
+    pub fn built_day_index(&self) -> Option<Arc<DayIndex>> {
+        match self.day_index.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// The index for `day`, built on first use (requests of that day wait for it once).
     pub fn day_index(&self, day: Day, policy: PublicPolicy, plan: &ZoomPlan) -> Arc<DayIndex> {
         let mut slot = match self.day_index.lock() {
