@@ -3,7 +3,7 @@
 # Run by hand, never in CI (the peer's first set-up builds Martin for ~30 min):
 #   bash benches/load.sh [N_RECORDS]        # default 10000000; 1000000 for a quick run
 # Environment: DURATION (s per zoom band and server, default 30), CONNECTIONS (8),
-# THREADS (2), WARM=0 to skip the warm-up pass (each path once, checked for HTTP 200;
+# THREADS (2), WARM=0 to skip flou's warm-up pass, PEER_WARM=1 to warm the peer too (each path once, checked for HTTP 200;
 # wrk still counts non-2xx answers), FLOU_PORT (8091), MARTIN_PORT (3001), PEER_PORT (5433), NO_RESULTS=1 to
 # leave benches/RESULTS.md alone.
 #
@@ -150,7 +150,8 @@ anon_serving=$(cut -d' ' -f2 "$out/rss-$n.txt" | sort -n | tail -1)
 log "(e) z0-z6 over France, each tile timed alone, cache off"
 france_public=$(python3 benches/france_tiles.py "http://127.0.0.1:$flou_port")
 france_agent=$(python3 benches/france_tiles.py "http://127.0.0.1:$flou_port" "$agent_token")
-run_wrk peer "http://127.0.0.1:$martin_port" martin
+# The peer is not warmed unless PEER_WARM=1: at 10 M one pass over its tiles takes ~15 min.
+WARM=${PEER_WARM:-0} run_wrk peer "http://127.0.0.1:$martin_port" martin
 
 log "(g) correctness: a few tiles side by side"
 compare=$(python3 benches/peer/compare.py "$tiles/tiles.tsv" "http://127.0.0.1:$flou_port" "http://127.0.0.1:$martin_port")
