@@ -200,7 +200,7 @@ report=$out/results-$n.md
   echo "$accepted records accepted by flou (store $store_bytes), $peer_rows loaded in PostGIS"
   echo "(database $peer_bytes with indexes; load ${peer_load_s} s). Tiles: $ntiles requests from"
   echo "\`benches/tiles.py\` (densest tiles of z5–14, each with and without \`taxon\`), cycled by wrk"
-  echo "($threads threads, $conns connections, ${duration} s per band and server$([ "${WARM:-1}" = 0 ] && echo ", no warm-up pass" || echo ", after one warm-up pass"))."
+  echo "($threads threads, $conns connections, ${duration} s per band and server$([ "${WARM:-1}" = 0 ] && echo ", no warm-up pass" || echo ", flou after one warm-up pass")$([ "${PEER_WARM:-0}" = 1 ] && echo ", the peer after one warm-up pass" || echo ", the peer without one"))."
   echo "Public caller, \`min_precision = \"precise\"\` on both sides; flou \`cache_mb = 0\`, Martin"
   echo "\`cache: size_mb: 0\`; \"flou cached\" is a second flou run with \`cache_mb = 8192\` (every tile of the list fits)."
   echo
