@@ -3,6 +3,7 @@
 //! served to a caller of other rights.
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,8 @@ pub struct TileEntry {
     pub raw: Bytes,
     gzip: OnceLock<Bytes>,
     pub etag: String,
+    /// `etag` as a header value, made once: a response shares it.
+    etag_value: HeaderValue,
 }
 
 impl TileEntry {
@@ -46,10 +49,13 @@ impl TileEntry {
             second.finalize(),
             raw.len()
         );
+        // Hex digits, a dash and quotes: always a valid header value.
+        let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
         TileEntry {
             raw: Bytes::from(raw),
             gzip: OnceLock::new(),
             etag,
+            etag_value,
         }
     }
 
@@ -66,6 +72,10 @@ impl TileEntry {
                 Bytes::from(done.unwrap_or_default())
             })
             .clone()
+    }
+
+    pub fn etag_value(&self) -> &HeaderValue {
+        &self.etag_value
     }
 
     pub fn has_gzip(&self) -> bool {

@@ -8,12 +8,16 @@
 //! too large, 414 URI too long, a closed connection on a header timeout) have no body.
 #![forbid(unsafe_code)]
 
+use super::logging::Observation;
+use super::metrics::Route;
 use super::routes::{bad, Refusal};
 use super::{AppState, ServerError};
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
@@ -244,46 +248,68 @@ impl Guard {
     }
 }
 
-/// Refuses what is too large before a route sees it, bounds requests in flight and time.
-pub async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Err(r) = check_uri(req.uri().path(), req.uri().query(), &g.limits) {
-        return r.into_response();
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().parse::<u64>());
-    match declared {
-        Some(Ok(n)) if n > g.limits.max_body_bytes as u64 => {
-            return closing(too_large(g.limits.max_body_bytes))
+impl Guard {
+    /// The refusal of what is refused before a route sees the request: a URI, query or
+    /// declared body too large, or an invalid `Content-Length`.
+    fn precheck<B>(&self, req: &axum::http::Request<B>) -> Option<Response> {
+        if let Err(r) = check_uri(req.uri().path(), req.uri().query(), &self.limits) {
+            return Some(r.into_response());
         }
-        Some(Err(_)) => return closing(bad("invalid Content-Length")),
-        _ => {}
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().parse::<u64>());
+        match declared {
+            Some(Ok(n)) if n > self.limits.max_body_bytes as u64 => {
+                Some(closing(too_large(self.limits.max_body_bytes)))
+            }
+            Some(Err(_)) => Some(closing(bad("invalid Content-Length"))),
+            _ => None,
+        }
     }
+
+    /// Runs `answer` within the request timeout, once a permit for requests in flight is
+    /// granted.
+    async fn bounded(&self, answer: impl std::future::Future<Output = Response>) -> Response {
+        let limit = self.limits.request_timeout;
+        let answer = tokio::time::timeout(limit, async {
+            // Closed only if the semaphore is dropped, which the guard never does.
+            let _permit = self.in_flight.acquire().await.ok();
+            answer.await
+        })
+        .await;
+        match answer {
+            // axum's own rejection of a body cut by the limit is plain text: say it as the
+            // routes say their refusals.
+            Ok(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&r) => {
+                closing(too_large(self.limits.max_body_bytes))
+            }
+            Ok(r) => r,
+            Err(_) => closing(Refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request not completed within {} s", limit.as_secs()),
+            )),
+        }
+    }
+}
+
+/// Refuses what is too large before a route sees it, bounds requests in flight and time.
+/// The matched route goes on the response (for the observer outside the router).
+pub async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    if let Some(refused) = g.precheck(&req) {
+        return refused;
+    }
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     // A chunked body declares no length: cut it at the limit while it is read.
     let req = req.map(|body| {
         axum::body::Body::new(http_body_util::Limited::new(body, g.limits.max_body_bytes))
     });
-    let limit = g.limits.request_timeout;
-    let answer = tokio::time::timeout(limit, async {
-        // Closed only if the semaphore is dropped, which the guard never does.
-        let _permit = g.in_flight.acquire().await.ok();
-        next.run(req).await
-    })
-    .await;
-    match answer {
-        // axum's own rejection of a body cut by the limit is plain text: say it as the
-        // routes say their refusals.
-        Ok(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&r) => {
-            closing(too_large(g.limits.max_body_bytes))
-        }
-        Ok(r) => r,
-        Err(_) => closing(Refusal(
-            StatusCode::REQUEST_TIMEOUT,
-            format!("request not completed within {} s", limit.as_secs()),
-        )),
+    let mut resp = g.bounded(next.run(req)).await;
+    if let Some(m) = matched {
+        resp.extensions_mut().insert(m);
     }
+    resp
 }
 
 fn too_large(max: usize) -> Refusal {
@@ -307,7 +333,15 @@ fn closing(r: Refusal) -> Response {
     r
 }
 
-/// The router with the request guard and the body limit.
+/// The router with the request guard and the body limit, not observed: [`Front`] observes.
+fn limited_router(state: Arc<AppState>, guard: Arc<Guard>, limits: &Limits) -> axum::Router {
+    super::feature_routes()
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(guard, self::guard))
+        .with_state(state)
+}
+
+/// The router with the request guard and the body limit, observed.
 pub fn guarded_router(state: Arc<AppState>, limits: &Limits) -> axum::Router {
     let guard = Arc::new(Guard::new(limits.clone()));
     let limited = super::feature_routes()
@@ -315,6 +349,88 @@ pub fn guarded_router(state: Arc<AppState>, limits: &Limits) -> axum::Router {
         .layer(axum::middleware::from_fn_with_state(guard, self::guard));
     // Refusals of the guard are logged and counted like every other answer.
     super::observed(limited, state)
+}
+
+/// The service of one connection: observes every request (request id, log line, metrics),
+/// answers a plain `GET /tiles/{z}/{x}/{y}.mvt` itself (guard, then the tile route's own
+/// code, without the router's layers: a cached tile is the hot path), and hands every other
+/// request to the guarded router.
+#[derive(Clone)]
+struct Front {
+    state: Arc<AppState>,
+    guard: Arc<Guard>,
+    router: TowerToHyperService<axum::Router>,
+    /// The peer address for `/metrics`' allow list, as axum's ConnectInfo.
+    peer: SocketAddr,
+}
+
+/// The three segments of a tile path the tile route would match, when they need no
+/// percent-decoding (anything else goes through the router, which decodes).
+fn plain_tile_path(path: &str) -> Option<(&str, &str, &str)> {
+    let rest = path.strip_prefix("/tiles/")?;
+    if rest.contains('%') {
+        return None;
+    }
+    let mut segments = rest.split('/');
+    let (z, x, y) = (segments.next()?, segments.next()?, segments.next()?);
+    let all_there = segments.next().is_none() && ![z, x, y].iter().any(|s| s.is_empty());
+    all_there.then_some((z, x, y))
+}
+
+impl Front {
+    async fn answer(self, req: axum::http::Request<Incoming>) -> Response {
+        let seen = Observation::start(&self.state, &req);
+        let (route, mut resp) = match (req.method() == Method::GET)
+            .then(|| plain_tile_path(req.uri().path()))
+            .flatten()
+        {
+            Some((z, x, y)) => {
+                let resp = match self.guard.precheck(&req) {
+                    Some(refused) => refused,
+                    None => {
+                        let (query, headers) = (req.uri().query(), req.headers());
+                        let answer =
+                            super::routes::tile_answer(&self.state, z, x, y, query, headers);
+                        self.guard
+                            .bounded(async {
+                                answer.await.unwrap_or_else(IntoResponse::into_response)
+                            })
+                            .await
+                    }
+                };
+                (Route::Tile, resp)
+            }
+            None => {
+                let mut req = req;
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(self.peer));
+                let resp = match self.router.call(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                let route = Route::of_template(
+                    resp.extensions()
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str),
+                );
+                (route, resp)
+            }
+        };
+        seen.finish(&self.state, route, &mut resp);
+        resp
+    }
+}
+
+impl hyper::service::Service<axum::http::Request<Incoming>> for Front {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send>>;
+
+    fn call(&self, req: axum::http::Request<Incoming>) -> Self::Future {
+        let front = self.clone();
+        Box::pin(async move { Ok(front.answer(req).await) })
+    }
 }
 
 /// Serves until Ctrl-C / SIGTERM with `limits`. `on_bound` receives the bound address.
@@ -333,7 +449,8 @@ pub async fn serve_with_limits(
     on_bound(addr);
     let state = Arc::new(state);
     super::spawn_reloaders(&state);
-    let app = guarded_router(state, &limits);
+    let guard = Arc::new(Guard::new(limits.clone()));
+    let router = limited_router(state.clone(), guard.clone(), &limits);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -362,11 +479,12 @@ pub async fn serve_with_limits(
             _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        // The peer address for `/metrics`' allow list, as axum's ConnectInfo.
-        let service = TowerToHyperService::new(
-            app.clone()
-                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
-        );
+        let service = Front {
+            state: state.clone(),
+            guard: guard.clone(),
+            router: TowerToHyperService::new(router.clone()),
+            peer,
+        };
         let http = http.clone();
         let mut stop_rx = stop_rx.clone();
         tokio::spawn(async move {

@@ -18,7 +18,7 @@
 //! `X-Request-Id`.
 
 use super::config::LogSection;
-use super::metrics::{Route, MAX_ZOOM};
+use super::metrics::{InFlight, Route, MAX_ZOOM};
 use super::{AppState, ServerError};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
@@ -84,22 +84,38 @@ pub fn init(section: &LogSection) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The request id: the caller's `X-Request-Id` if short and safe, else a new one.
-fn request_id(headers: &HeaderMap) -> String {
-    if let Some(given) = headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        if (1..=MAX_REQUEST_ID).contains(&given.len())
-            && given
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// The request id: the caller's `X-Request-Id` if short and safe (its header value, reused
+/// as it came), else a new one.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(given) = headers.get(&REQUEST_ID) {
+        let b = given.as_bytes();
+        if (1..=MAX_REQUEST_ID).contains(&b.len())
+            && b.iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         {
-            return given.to_string();
+            return given.clone();
         }
     }
     static PREFIX: OnceLock<u32> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(1);
     // A random prefix per process: ids do not repeat across restarts.
     let prefix = *PREFIX.get_or_init(rand::random::<u32>);
-    format!("{prefix:08x}-{:010x}", NEXT.fetch_add(1, Ordering::Relaxed))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // `{prefix:08x}-{n:010x}` written on the stack: this runs on every request.
+    let mut id = [0u8; 19];
+    hex_into(&mut id[..8], u64::from(prefix));
+    id[8] = b'-';
+    hex_into(&mut id[9..], n);
+    HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// `v` in lower-case hex, zero-padded to `out`'s length (its low digits if longer).
+fn hex_into(out: &mut [u8], mut v: u64) {
+    for b in out.iter_mut().rev() {
+        let d = (v & 0xf) as u8;
+        *b = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+        v >>= 4;
+    }
 }
 
 /// The zoom of a `/tiles/{z}/{x}/{y}.mvt` path, when it is a valid zoom.
@@ -157,53 +173,86 @@ fn method_name(m: &Method) -> &'static str {
     }
 }
 
-/// The middleware of every route: request id, one log line, the request's metrics.
-pub async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let _in_flight = s.metrics.start();
-    let route = Route::of_template(req.extensions().get::<MatchedPath>().map(|m| m.as_str()));
-    let zoom = match route {
-        Route::Tile => tile_zoom(req.uri().path()),
-        _ => None,
-    };
-    let id = request_id(req.headers());
-    let method = method_name(req.method());
-    let with_token = req.headers().contains_key(header::AUTHORIZATION);
-    let filters = filter_names(req.uri().query());
+/// One request being observed: what its log line and metrics need, taken from the request
+/// before it is handed on. [`Observation::finish`] writes them from the response.
+pub struct Observation<'s> {
+    start: Instant,
+    _in_flight: InFlight<'s>,
+    /// The path's zoom if it is a tile path (used when the route is the tile route).
+    path_zoom: Option<u8>,
+    id: HeaderValue,
+    method: &'static str,
+    with_token: bool,
+    /// The filter names, only when the request line will be written (level `info`).
+    filters: Option<String>,
+}
 
-    let mut resp = next.run(req).await;
-
-    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let status = resp.status().as_u16();
-    s.metrics.record(route, zoom, status, micros);
-    let generation = resp
-        .headers()
-        .get("x-flou-generation")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or_else(|| s.current().generation());
-    let caller = match (with_token, status, route) {
-        (false, _, _) => "public",
-        (true, _, Route::Metrics) => "scraper",
-        (true, 401, _) => "rejected",
-        (true, _, _) => "agent",
-    };
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert(REQUEST_ID, v);
+impl<'s> Observation<'s> {
+    pub fn start<B>(s: &'s AppState, req: &axum::http::Request<B>) -> Self {
+        let start = Instant::now();
+        let _in_flight = s.metrics.start();
+        // The request line's own fields cost formatting: skip them when the level filters
+        // the line out (a server under load usually runs at `warn`).
+        let filters = tracing::enabled!(target: "flou::request", tracing::Level::INFO)
+            .then(|| filter_names(req.uri().query()));
+        Observation {
+            start,
+            _in_flight,
+            path_zoom: tile_zoom(req.uri().path()),
+            id: request_id(req.headers()),
+            method: method_name(req.method()),
+            with_token: req.headers().contains_key(header::AUTHORIZATION),
+            filters,
+        }
     }
-    tracing::info!(
-        target: "flou::request",
-        id = id.as_str(),
-        method,
-        route = route.name(),
-        zoom,
-        status,
-        latency_us = micros,
-        caller,
-        generation,
-        filters = filters.as_str(),
-        "request"
-    );
+
+    /// Counts the request, writes its log line and gives the response its request id.
+    pub fn finish(self, s: &AppState, route: Route, resp: &mut Response) {
+        let micros = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let status = resp.status().as_u16();
+        let zoom = match route {
+            Route::Tile => self.path_zoom,
+            _ => None,
+        };
+        s.metrics.record(route, zoom, status, micros);
+        if let Some(filters) = &self.filters {
+            let generation = resp
+                .headers()
+                .get("x-flou-generation")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or_else(|| s.current().generation());
+            let caller = match (self.with_token, status, route) {
+                (false, _, _) => "public",
+                (true, _, Route::Metrics) => "scraper",
+                (true, 401, _) => "rejected",
+                (true, _, _) => "agent",
+            };
+            tracing::info!(
+                target: "flou::request",
+                id = self.id.to_str().unwrap_or(""),
+                method = self.method,
+                route = route.name(),
+                zoom,
+                status,
+                latency_us = micros,
+                caller,
+                generation,
+                filters = filters.as_str(),
+                "request"
+            );
+        }
+        resp.headers_mut().insert(REQUEST_ID, self.id);
+    }
+}
+
+/// The middleware of every route (for [`super::router`]; `flou serve` observes in its
+/// connection service, [`super::limits`]): request id, one log line, the request's metrics.
+pub async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = Route::of_template(req.extensions().get::<MatchedPath>().map(|m| m.as_str()));
+    let seen = Observation::start(&s, &req);
+    let mut resp = next.run(req).await;
+    seen.finish(&s, route, &mut resp);
     resp
 }
 
@@ -216,7 +265,7 @@ mod tests {
         let with = |v: &str| {
             let mut h = HeaderMap::new();
             h.insert(REQUEST_ID, HeaderValue::from_str(v).unwrap());
-            request_id(&h)
+            request_id(&h).to_str().unwrap().to_string()
         };
         assert_eq!(with("abc-123_X"), "abc-123_X");
         for unsafe_id in ["45.7612", "a b", "a\"b", "x".repeat(65).as_str(), ""] {
@@ -225,6 +274,15 @@ mod tests {
             assert_eq!(id.len(), 19, "a generated id: {id}");
         }
         assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+        let id = request_id(&HeaderMap::new());
+        let (prefix, n) = id.to_str().unwrap().split_once('-').unwrap();
+        assert_eq!((prefix.len(), n.len()), (8, 10), "{id:?}");
+        assert!(u64::from_str_radix(n, 16).is_ok() && u32::from_str_radix(prefix, 16).is_ok());
+        let mut out = [0u8; 6];
+        hex_into(&mut out, 0xab_cdef);
+        assert_eq!(&out, b"abcdef");
+        hex_into(&mut out, 0x1f);
+        assert_eq!(&out, b"00001f");
     }
 
     #[test]

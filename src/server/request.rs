@@ -9,6 +9,7 @@ use crate::geo::webmercator::TileId;
 use crate::taxonomy::Taxonomy;
 use crate::tiles::render::AggregateMode;
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 /// Longest query string accepted (bounded work and memory per request).
 pub const MAX_QUERY: usize = 4096;
@@ -99,6 +100,39 @@ impl FilterQuery {
 pub struct TileQuery {
     pub filter: FilterQuery,
     pub aggregate: AggregateMode,
+}
+
+/// The tile cache's text for a tile query: equal queries (as parsed: taxa as a set, datasets
+/// sorted) give equal text, different ones different text. Taxa are as written, before
+/// their expansion to descendants, which depends only on the generation (also in the key).
+pub fn tile_query_key(q: &TileQuery) -> Arc<str> {
+    use std::fmt::Write;
+    if *q == TileQuery::default() {
+        // The unfiltered tile, most requests: one shared text, no allocation.
+        static NONE: OnceLock<Arc<str>> = OnceLock::new();
+        return NONE.get_or_init(|| Arc::from("")).clone();
+    }
+    let f = &q.filter;
+    let mut key = String::with_capacity(48);
+    // Each part tagged; numbers only, but for datasets, which are written quoted (Debug),
+    // so no dataset can imitate another part.
+    if let Some(taxa) = &f.taxa {
+        key.push_str("taxa");
+        for t in taxa {
+            let _ = write!(key, ",{t}");
+        }
+    }
+    if let Some(d) = f.from {
+        let _ = write!(key, ";from{}", d.0);
+    }
+    if let Some(d) = f.to {
+        let _ = write!(key, ";to{}", d.0);
+    }
+    if let Some(ds) = &f.datasets {
+        let _ = write!(key, ";datasets{ds:?}");
+    }
+    let _ = write!(key, ";{:?}", q.aggregate);
+    Arc::from(key)
 }
 
 fn truncate(s: &str) -> String {
@@ -214,6 +248,37 @@ mod tests {
         ] {
             assert!(parse_tile_path(z, x, y).is_err(), "{z}/{x}/{y}");
         }
+    }
+
+    #[test]
+    fn tile_query_keys_are_equal_exactly_for_equal_queries() {
+        let key = |q: &str| tile_query_key(&parse_tile_query(Some(q)).ok().unwrap());
+        // The same query written differently: one key.
+        assert_eq!(key(""), key("_=123&v=2"));
+        assert_eq!(
+            key("taxon=3,1&dataset=b,a"),
+            key("dataset=a,b,a&taxon=1&taxon=3")
+        );
+        assert_eq!(key("aggregate=grid"), key(""), "grid is the default");
+        assert_eq!(&*key(""), "");
+        // Different queries: different keys, whatever the values hold.
+        let distinct = [
+            "",
+            "taxon=1",
+            "taxon=1,2",
+            "taxon=12",
+            "from=2020-01-01",
+            "to=2020-01-01",
+            "from=2020-01-01&to=2020-01-01",
+            "dataset=a",
+            "dataset=a,b",
+            "dataset=%22%5D%3Bto1",
+            "dataset=taxa,1",
+            "aggregate=h3",
+            "taxon=1&aggregate=h3",
+        ];
+        let keys: BTreeSet<String> = distinct.iter().map(|q| key(q).to_string()).collect();
+        assert_eq!(keys.len(), distinct.len(), "{keys:?}");
     }
 
     #[test]

@@ -3,16 +3,19 @@
 
 use super::cache::{TileEntry, TileKey};
 use super::{assets, request, AppState, Loaded};
-use crate::access::view::{AccessContext, RecordFilter};
+use crate::access::view::AccessContext;
 use crate::access::Caller;
 use crate::date::Day;
-use crate::tiles::render::{self, AggregateMode, TileRequest};
+use crate::tiles::render::{self, TileRequest};
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -113,17 +116,6 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// The filters of a tile request, validated, with taxa expanded to their descendants.
-fn parse_filter(
-    l: &Loaded,
-    query: Option<&str>,
-) -> Result<(RecordFilter, AggregateMode, String), Refusal> {
-    let q = request::parse_tile_query(query)?;
-    let filter = q.filter.into_filter(&l.taxonomy);
-    let canonical = format!("{filter:?} {:?}", q.aggregate);
-    Ok((filter, q.aggregate, canonical))
-}
-
 /// The caller from the Authorization header: absent → public; anything present must be a
 /// valid token, or the request is refused (never silently served as public).
 pub fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
@@ -146,7 +138,11 @@ pub fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
 /// The caller's rights in a canonical text form: equal rights give equal text.
 pub fn rights_key(caller: &Caller) -> Arc<str> {
     match caller {
-        Caller::Public => Arc::from("public"),
+        Caller::Public => {
+            // Every public request's key holds this one text (no allocation per request).
+            static PUBLIC: OnceLock<Arc<str>> = OnceLock::new();
+            PUBLIC.get_or_init(|| Arc::from("public")).clone()
+        }
         Caller::Agent { grants, .. } => {
             let mut g: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
             g.sort();
@@ -156,20 +152,56 @@ pub fn rights_key(caller: &Caller) -> Arc<str> {
     }
 }
 
+/// Today, computed at most once per second of the clock: a tile request needs the day, and
+/// the local calendar date costs a time-zone lookup. Exact: a local midnight falls on a
+/// whole second, and the day is recomputed as soon as the second changes.
+fn today() -> Day {
+    // The second (high 40 bits) and the day (low 24 bits) in one word, so that a reader
+    // never pairs a second with another second's day.
+    static TODAY: AtomicU64 = AtomicU64::new(0);
+    let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+        return Day::today();
+    };
+    let second = now.as_secs() & ((1 << 40) - 1);
+    let seen = TODAY.load(Ordering::Relaxed);
+    if seen != 0 && seen >> 24 == second {
+        return Day((seen & 0xff_ffff) as i32);
+    }
+    let day = Day::today();
+    if (1..0xff_ffff).contains(&day.0) {
+        TODAY.store(second << 24 | day.0 as u64, Ordering::Relaxed);
+    }
+    day
+}
+
 async fn tile(
     State(s): State<Arc<AppState>>,
     Path((z, x, y)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
-    let tile = request::parse_tile_path(&z, &x, &y)?;
+    tile_answer(&s, &z, &x, &y, query.as_deref(), &headers).await
+}
+
+/// A tile for this request: `GET /tiles/{z}/{x}/{y}` with the path segments as decoded.
+/// [`super::limits`]' connection service calls it directly for plain tile paths (no router
+/// in between: a cached tile is the hot path), the tile route for the others.
+pub async fn tile_answer(
+    s: &Arc<AppState>,
+    z: &str,
+    x: &str,
+    y: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, Refusal> {
+    let tile = request::parse_tile_path(z, x, y)?;
     let (z, x, y) = (tile.z(), tile.x(), tile.y());
+    let q = request::parse_tile_query(query)?;
+    let caller = caller(s, headers)?;
+    let public = caller == Caller::Public;
     // One generation for the whole request: filter expansion, cache key and rendering.
     let loaded = s.current();
-    let (filter, aggregate, filter_key) = parse_filter(&loaded, query.as_deref())?;
-    let caller = caller(&s, &headers)?;
-    let public = caller == Caller::Public;
-    let today = Day::today();
+    let today = today();
     let key = TileKey {
         rights: rights_key(&caller),
         serial: loaded.serial(),
@@ -177,9 +209,11 @@ async fn tile(
         z,
         x,
         y,
-        filter: Arc::from(filter_key),
+        // The filters as written (canonical): with the generation's serial in the key, the
+        // taxa they expand to are the same for every request that finds this entry.
+        filter: request::tile_query_key(&q),
     };
-    let wants_gzip = accepts_gzip(&headers);
+    let wants_gzip = accepts_gzip(headers);
     let entry = match s.cache.get(&key) {
         // A cached tile first asked for compressed: compress off the async workers.
         Some(e) if wants_gzip && !e.has_gzip() => {
@@ -196,6 +230,8 @@ async fn tile(
         }
         Some(e) => e,
         None => {
+            let filter = q.filter.into_filter(&loaded.taxonomy);
+            let aggregate = q.aggregate;
             let state = s.clone();
             let l = loaded.clone();
             let s2 = state.clone();
@@ -235,7 +271,7 @@ async fn tile(
         }
     };
     Ok(with_generation(
-        tile_response(&entry, public, &headers),
+        tile_response(&entry, public, wants_gzip, headers),
         &loaded,
     ))
 }
@@ -243,12 +279,28 @@ async fn tile(
 /// Names the store generation a response was computed from (`X-Flou-Generation`): a client
 /// (and the hot-reload test) can tell which generation answered.
 pub fn with_generation(mut r: Response, loaded: &Loaded) -> Response {
-    r.headers_mut().insert(
-        HeaderName::from_static("x-flou-generation"),
-        HeaderValue::from(loaded.generation()),
-    );
+    // The header value of the generation last seen by this thread, reused while it is
+    // served (a new value per request was an allocation per tile).
+    thread_local! {
+        static LAST: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let generation = loaded.generation();
+    let value = LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((g, v)) if *g == generation => v.clone(),
+            _ => {
+                let v = HeaderValue::from(generation);
+                *last = Some((generation, v.clone()));
+                v
+            }
+        }
+    });
+    r.headers_mut().insert(GENERATION, value);
     r
 }
+
+const GENERATION: HeaderName = HeaderName::from_static("x-flou-generation");
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
@@ -260,43 +312,50 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-fn tile_response(e: &TileEntry, public: bool, headers: &HeaderMap) -> Response {
-    let cache_control = if public {
-        "public, max-age=300"
-    } else {
-        "private, max-age=60"
-    };
-    let common = [
-        (header::CACHE_CONTROL, cache_control),
-        (header::VARY, "Authorization, Accept-Encoding"),
-    ];
+fn tile_response(e: &TileEntry, public: bool, wants_gzip: bool, headers: &HeaderMap) -> Response {
+    // Static header values and the entry's own ETag value: no header is built per request.
+    let mut h = HeaderMap::with_capacity(8);
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == e.etag || t.trim() == "*"));
-    let etag = [(header::ETAG, e.etag.as_str())];
-    if not_modified {
-        return (StatusCode::NOT_MODIFIED, common, etag).into_response();
+    if !not_modified {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
     }
-    let gzip = if accepts_gzip(headers) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if public {
+            "public, max-age=300"
+        } else {
+            "private, max-age=60"
+        }),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Authorization, Accept-Encoding"),
+    );
+    h.insert(header::ETAG, e.etag_value().clone());
+    if not_modified {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        *r.headers_mut() = h;
+        return r;
+    }
+    let gzip = if wants_gzip {
         Some(e.gzip()).filter(|g| !g.is_empty())
     } else {
         None
     };
-    if let Some(gzip) = gzip {
-        (
-            common,
-            etag,
-            [
-                (header::CONTENT_TYPE, MVT),
-                (header::CONTENT_ENCODING, "gzip"),
-            ],
-            gzip,
-        )
-            .into_response()
-    } else {
-        (common, etag, [(header::CONTENT_TYPE, MVT)], e.raw.clone()).into_response()
-    }
+    let body = match gzip {
+        Some(gzip) => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            gzip
+        }
+        None => e.raw.clone(),
+    };
+    let mut r = Response::new(Body::from(body));
+    *r.headers_mut() = h;
+    r
 }
 
 async fn tilejson(
@@ -305,8 +364,8 @@ async fn tilejson(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     // Validate the filters now so a viewer learns of a bad one here, not per tile.
+    request::parse_tile_query(query.as_deref())?;
     let loaded = s.current();
-    parse_filter(&loaded, query.as_deref())?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
