@@ -337,31 +337,8 @@ impl<U: Copy + Ord + std::hash::Hash> TaxonCounts<U> {
 /// The 10 km blocks (see [`super::view::block_of`]) a lon/lat box may meet, one block of
 /// margin on each side: (east min, east max, north min, north max).
 pub fn block_range(bbox: &BBox) -> (i32, i32, i32, i32) {
-    // The box's extent in Lambert-93, from its corners and edge midpoints, plus a block.
-    let (mx, my) = (
-        (bbox.min[0] + bbox.max[0]) / 2.0,
-        (bbox.min[1] + bbox.max[1]) / 2.0,
-    );
-    let (mut x0, mut x1, mut y0, mut y1) = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for (lon, lat) in [
-        (bbox.min[0], bbox.min[1]),
-        (bbox.min[0], bbox.max[1]),
-        (bbox.max[0], bbox.min[1]),
-        (bbox.max[0], bbox.max[1]),
-        (mx, bbox.min[1]),
-        (mx, bbox.max[1]),
-        (bbox.min[0], my),
-        (bbox.max[0], my),
-    ] {
-        let (x, y) =
-            crate::geo::lambert93::forward(lon.clamp(-180.0, 180.0), lat.clamp(-85.0, 85.0));
-        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-    }
+    // The box's extent in Lambert-93, plus a block.
+    let [x0, y0, x1, y1] = crate::geo::world_shapes::lambert_extent(bbox);
     let lo = |v: f64| (v / 10_000.0).floor() as i32 - 1;
     let hi = |v: f64| (v / 10_000.0).floor() as i32 + 1;
     (lo(x0), hi(x1), lo(y0), hi(y1))

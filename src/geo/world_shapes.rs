@@ -193,7 +193,8 @@ impl WorldShapes {
     }
 }
 
-/// The Lambert-93 extent of a lon/lat box (from its corners and edge midpoints).
+/// The Lambert-93 extent of a lon/lat box (from its corners and edge midpoints, clamped to
+/// ±180° and ±85°).
 pub fn lambert_extent(b: &BBox) -> [f64; 4] {
     let (mx, my) = ((b.min[0] + b.max[0]) / 2.0, (b.min[1] + b.max[1]) / 2.0);
     let mut e = [
@@ -212,7 +213,7 @@ pub fn lambert_extent(b: &BBox) -> [f64; 4] {
         (b.min[0], my),
         (b.max[0], my),
     ] {
-        let (x, y) = super::lambert93::forward(lon, lat);
+        let (x, y) = super::lambert93::forward(lon.clamp(-180.0, 180.0), lat.clamp(-85.0, 85.0));
         e = [e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y)];
     }
     e
