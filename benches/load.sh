@@ -255,8 +255,9 @@ report=$out/results-$n.md
   echo "anonymous memory (RssAnon, beyond the page cache): $((anon_idle / 1024)) MB after start,"
   echo "$((anon_serving / 1024)) MB peak (target ≤ 300 MB)."
   echo
-  echo "Correctness (benches/peer/compare.py: number of precise points, and observations per"
-  echo "blurred area / aggregate unit matched by code, flou / peer):"
+  echo "Correctness (benches/peer/compare.py: precise observations drawn — a point counts 1, a point"
+  echo "group its \`observations\` — and point groups, then observations per blurred area / aggregate"
+  echo "unit matched by code, flou / peer):"
   echo
   echo "$compare"
   echo

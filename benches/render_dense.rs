@@ -3,6 +3,8 @@
 //!
 //! cargo run --release --example render_dense -- STORE [N] [z/x/y ...]
 //! (default tiles: the densest public tiles of the 10 M bench list, z7–z14)
+//! GROUP_POINTS_ABOVE=N sets the plan's point-group threshold (default: the plan's 4096;
+//! a huge N draws every point alone, as before point groups).
 
 use flou::access::diffusion::{Precision, PublicPolicy};
 use flou::access::view::{AccessContext, RecordFilter};
@@ -39,7 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         min_precision: Precision::Precise,
     };
     let today = Day::today();
-    let plan = ZoomPlan::default();
+    let mut plan = ZoomPlan::default();
+    if let Ok(v) = std::env::var("GROUP_POINTS_ABOVE") {
+        plan.group_points_above = v.parse()?;
+    }
     let index = build_day_index(&l, today, policy, &plan);
     let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells)
         .with_index(Some(&index));

@@ -266,12 +266,13 @@ struct Case<'a> {
 
 #[test]
 fn extract_files_and_summary_match_an_independent_computation() {
-    let dir = tempfile::tempdir().unwrap();
-    let input_path = synthetic_input(dir.path());
-    let input = read_input(&input_path);
-    let store = dir.path().join("store");
-    ingest(&input_path, &store);
-    let levels = levels_of(&store);
+    let SyntheticStore {
+        dir,
+        store,
+        input,
+        levels,
+        ..
+    } = synthetic_store();
     let taxonomy = Taxonomy::load(&data().join("taxonomy/bib_noms.csv")).unwrap();
     let group = |cd: u32| taxonomy.group(cd).unwrap_or("Autres").to_string();
     let admin = data().join("admin");

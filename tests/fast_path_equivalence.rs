@@ -4,7 +4,6 @@
 mod common;
 
 use common::oracle::*;
-use common::*;
 use flou::access::diffusion::{Precision, PublicPolicy};
 use flou::access::view::RecordFilter;
 use flou::access::{Caller, Grant};
@@ -12,19 +11,18 @@ use flou::date::Day;
 use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
-use flou::server::{build_day_index, Loaded};
+use flou::server::build_day_index;
 use flou::tiles::render::{AggregateMode, ZoomPlan};
 use std::collections::BTreeSet;
 
 #[test]
 fn indexed_tiles_equal_scanned_tiles() {
-    let dir = tempfile::tempdir().unwrap();
-    let input_path = synthetic_input(dir.path());
-    let input = read_input(&input_path);
-    let store = dir.path().join("store");
-    ingest(&input_path, &store);
-    let levels = levels_of(&store);
-    let l = Loaded::open(&store, Some(&data().join("taxonomy/bib_noms.csv"))).unwrap();
+    let SyntheticStore {
+        input,
+        levels,
+        loaded: l,
+        ..
+    } = synthetic_store();
     let sensitive: Vec<&Row> = input
         .rows
         .iter()
@@ -108,6 +106,14 @@ fn indexed_tiles_equal_scanned_tiles() {
         (Precision::Precise, ZoomPlan::default()),
         (Precision::Precise, dense),
         (Precision::Commune, dense),
+        // Point groups in every tile with points: scan and index must group alike.
+        (
+            Precision::Commune,
+            ZoomPlan {
+                group_points_above: 0,
+                ..ZoomPlan::default()
+            },
+        ),
         (Precision::Grid(GridSize::Km10), ZoomPlan::default()),
     ] {
         let policy = PublicPolicy {

@@ -38,13 +38,13 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let input_path = synthetic_input(dir.path());
-        let input = read_input(&input_path);
-        let store = dir.path().join("store");
-        ingest(&input_path, &store);
-        let levels = levels_of(&store);
-        let loaded = Loaded::open(&store, Some(&data().join("taxonomy/bib_noms.csv"))).unwrap();
+        let SyntheticStore {
+            dir,
+            input,
+            levels,
+            loaded,
+            ..
+        } = synthetic_store();
         let sensitive: Vec<&Row> = input
             .rows
             .iter()
@@ -98,15 +98,6 @@ fn index_for(f: &'static Fixture, policy: PublicPolicy) -> std::sync::Arc<DayInd
     ));
     c.push((policy, i.clone()));
     i
-}
-
-/// Web Mercator tile and pixel of a point, written here from the formulas (not flou's).
-fn pixel(lon: f64, lat: f64, z: u8) -> (f64, f64) {
-    let n = f64::from(1u32 << z) * 4096.0;
-    let x = (lon + 180.0) / 360.0 * n;
-    let r = lat.to_radians();
-    let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
-    (x, y)
 }
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {

@@ -2,8 +2,10 @@
 """Light correctness check of the peer against flou (issue #4 benchmark).
 
 Fetches the same tiles from both servers, decodes them (mapbox-vector-tile) and compares
-the layer names, the number of precise points, and the number of observations per
-blurred area and per aggregate unit (matched by their code). Prints a Markdown table.
+the layer names, the number of precise observations drawn (a point counts 1, a point group
+of a dense tile its `observations`) with the number of point groups, and the number of
+observations per blurred area and per aggregate unit (matched by their code). Prints a
+Markdown table.
 
   python3 benches/peer/compare.py TILES_TSV FLOU_URL MARTIN_URL [--per-zoom 1]
 """
@@ -21,11 +23,14 @@ def fetch(url):
 
 def summary(raw):
     tile = mapbox_vector_tile.decode(raw)
-    out = {"layers": sorted(tile), "points": 0, "units": {}}
+    out = {"layers": sorted(tile), "points": 0, "groups": 0, "units": {}}
     for name, layer in tile.items():
         feats = layer["features"]
         if name == "observations":
-            out["points"] = len(feats)
+            for f in feats:
+                n = f["properties"].get("observations")
+                out["points"] += 1 if n is None else int(n)
+                out["groups"] += 0 if n is None else 1
         elif name in ("blurred", "aggregates"):
             for f in feats:
                 p = f["properties"]
@@ -57,14 +62,15 @@ def main():
         diff = sorted(c for c in codes if f["units"].get(c) != m["units"].get(c))[:2]
         rows.append(
             f"| {z}/{x}/{y}{q} | {','.join(f['layers'])} | {','.join(m['layers'])} "
-            f"| {f['points']} / {m['points']} | {len(f['units'])} / {len(m['units'])} "
+            f"| {f['points']} / {m['points']} | {f['groups']} / {m['groups']} | {len(f['units'])} / {len(m['units'])} "
             f"| {same} of {len(codes)} | {fo} / {mo} | "
             + "; ".join(f"{c[0]} {c[1]}: {f['units'].get(c)} vs {m['units'].get(c)}" for c in diff)
             + " |"
         )
-    print("| tile | flou layers | peer layers | points flou / peer | areas+units flou / peer "
+    print("| tile | flou layers | peer layers | precise observations flou / peer "
+          "| point groups flou / peer | areas+units flou / peer "
           "| same count | observations in areas+units flou / peer | first differences |")
-    print("|---|---|---|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
 
 

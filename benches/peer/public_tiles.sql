@@ -10,8 +10,8 @@
 --           diffusion area), boundaries (departments);
 --   z 7–9   aggregates per 10 km cell (precise records and records blurred to 1/2/5/10 km),
 --           blurred (communes, 20/50 km cells, departments), boundaries;
---   z >= 10 observations (precise points), blurred (every blurred area), boundaries
---           (departments and communes).
+--   z >= 10 observations (precise points; point groups in tiles of more than 4096 below
+--           z16), blurred (every blurred area), boundaries (departments and communes).
 CREATE OR REPLACE FUNCTION public.flou_public(z integer, x integer, y integer, query_params json)
 RETURNS bytea LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
@@ -57,15 +57,39 @@ BEGIN
     ) t WHERE t.geom IS NOT NULL;
     blurred_ranks := ARRAY[3, 6, 7, 9]::smallint[];
   ELSE
-    SELECT ST_AsMVT(t, 'observations', 4096, 'geom', 'fid') INTO obs FROM (
+    -- Precise points; in a tile of more than 4096 below z16, those sharing a 64-unit square
+    -- (aligned on the world grid: -64, 0, 64, ...) are one point group with their count,
+    -- the members' taxon and level when uniform (else level 'mixed'), at their mean.
+    WITH p AS MATERIALIZED (
       SELECT s.id_synthese AS fid, s.unique_id_sinp AS id, s.cd_ref, s.nom_cite AS name,
              s.date_min::text AS date_debut, s.date_max::text AS date_fin, s.id_dataset AS dataset,
-             s.sensi_niveau AS level,
+             s.sensi_niveau::text AS level,
              ST_AsMVTGeom(s.the_geom_3857, env, 4096, 64, true) AS geom
       FROM gn_synthese.synthese s
       WHERE s.the_geom_3857 && benv AND s.pub_rank = 0 AND (taxon IS NULL OR s.cd_ref = taxon)
-      ORDER BY s.unique_id_sinp
-    ) t WHERE t.geom IS NOT NULL;
+    ), k AS MATERIALIZED (
+      SELECT p.*, floor((ST_X(p.geom) + 64) / 64)::integer AS gx,
+             floor((ST_Y(p.geom) + 64) / 64)::integer AS gy
+      FROM p WHERE p.geom IS NOT NULL
+    ), g AS (
+      SELECT k.gx, k.gy, count(*) AS n FROM k
+      WHERE z < 16 AND (SELECT count(*) FROM k) > 4096
+      GROUP BY k.gx, k.gy
+    )
+    SELECT ST_AsMVT(t, 'observations', 4096, 'geom', 'fid') INTO obs FROM (
+      SELECT k.fid, k.id, k.cd_ref, k.name, k.date_debut, k.date_fin, k.dataset, k.level,
+             NULL::bigint AS observations, k.geom
+      FROM k LEFT JOIN g ON g.gx = k.gx AND g.gy = k.gy
+      WHERE g.n IS NULL OR g.n = 1
+      UNION ALL
+      SELECT NULL::bigint, NULL, CASE WHEN min(k.cd_ref) = max(k.cd_ref) THEN min(k.cd_ref) END,
+             NULL, NULL, NULL, NULL,
+             CASE WHEN min(k.level) = max(k.level) THEN min(k.level) ELSE 'mixed' END,
+             count(*), ST_Point(round(avg(ST_X(k.geom))), round(avg(ST_Y(k.geom))))
+      FROM k JOIN g ON g.gx = k.gx AND g.gy = k.gy
+      WHERE g.n > 1
+      GROUP BY k.gx, k.gy
+    ) t;
     blurred_ranks := ARRAY[1, 2, 3, 4, 5, 6, 7, 9]::smallint[];
   END IF;
 

@@ -19,7 +19,7 @@ use crate::geo::grid::Cell;
 use crate::geo::grid::GridSize;
 use crate::geo::BBox;
 use crate::sensitivity::{DsPublique, SensiNiveau};
-use crate::store::segment::E7;
+use crate::store::segment::{Segment, E7};
 use crate::store::Store;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
@@ -55,24 +55,39 @@ impl RecordFilter {
 pub struct Shown<'a> {
     pub area: DiffusionArea,
     pub cd_ref: u32,
-    pub nom_cite: &'a str,
     pub date_debut: Day,
     pub date_fin: Day,
-    pub dataset: &'a str,
     pub level: SensiNiveau,
     /// `dSPublique`: publicly or privately funded data (a public attribute).
     pub ds_publique: DsPublique,
-    /// `idSINPOccTax`, only when the caller sees the record precisely.
-    pub id: Option<&'a str>,
     /// (lon, lat), only when the caller sees the record precisely.
     pub position: Option<[f64; 2]>,
     /// The commune, when the area is the commune or finer than any commune (precise).
     pub commune: Option<u16>,
     /// The department, when the area is the department or lies within one (commune, precise).
     pub departement: Option<u16>,
+    /// Where the record's text attributes are read from, on demand: a dense tile groups
+    /// most of its points and never needs their names, datasets or ids.
+    segment: &'a Segment,
+    record: usize,
 }
 
-impl Shown<'_> {
+impl<'a> Shown<'a> {
+    /// `nomCite`.
+    pub fn nom_cite(&self) -> &'a str {
+        self.segment.nom_cite_text(self.record)
+    }
+
+    /// The dataset (`idSINPJdd`).
+    pub fn dataset(&self) -> &'a str {
+        self.segment.dataset_name(self.record)
+    }
+
+    /// `idSINPOccTax`, only when the caller sees the record precisely.
+    pub fn id(&self) -> Option<&'a str> {
+        (self.area == DiffusionArea::Precise).then(|| self.segment.id(self.record))
+    }
+
     /// The cell of `size` that contains this record's diffusion area, when one does:
     /// precise records, and records blurred to a cell that nests in it.
     pub fn cell_unit(&self, size: GridSize) -> Option<Cell> {
@@ -318,10 +333,18 @@ impl<'a> AccessView<'_, 'a> {
             // 1. Precise: publicly precise records, or any record an agent's grant covers.
             if agent || self.ctx.policy.min_precision == Precision::Precise {
                 ranges.clear();
-                seg.blocks_in(e7(bbox), &mut ranges);
+                let b7 = e7(bbox);
+                seg.blocks_in(b7, &mut ranges);
+                let (lons, lats) = (seg.lon_e7(), seg.lat_e7());
                 for r in ranges.iter().cloned().flatten() {
                     let code = sidx.public[r];
                     if code != precise_code && !agent {
+                        continue;
+                    }
+                    // Edge blocks hold points outside the box: two integer tests skip the
+                    // record before it is read (the exact test on degrees follows).
+                    let (x, y) = (lons[r], lats[r]);
+                    if x < b7[0] || x > b7[2] || y < b7[1] || y > b7[3] {
                         continue;
                     }
                     if let Some(s) = self.shown_record(si, r, Some(code)) {
@@ -411,8 +434,7 @@ impl<'a> AccessView<'_, 'a> {
         if !self.filter.keeps_numbers(cd_ref, debut, date_fin) || !store.is_live(si, r) {
             return None;
         }
-        let dataset = seg.dataset_name(r);
-        if !self.filter.keeps_dataset(dataset) {
+        if self.filter.datasets.is_some() && !self.filter.keeps_dataset(seg.dataset_name(r)) {
             return None;
         }
         let c = seg.commune()[r] as usize;
@@ -422,17 +444,24 @@ impl<'a> AccessView<'_, 'a> {
             f64::from(seg.lon_e7()[r]) / E7,
             f64::from(seg.lat_e7()[r]) / E7,
         );
+        // Codes and dataset name are read only for grants, the one decision that uses them
+        // (the public precision depends on level, producer and funding alone).
+        let agent = matches!(self.caller, Caller::Agent { .. });
         let facts = RecordFacts {
             lon,
             lat,
             commune: c as u16,
             departement: dep,
-            commune_code: areas.commune_code(c),
-            departement_code: areas.departement_code(dep as usize),
+            commune_code: if agent { areas.commune_code(c) } else { "" },
+            departement_code: if agent {
+                areas.departement_code(dep as usize)
+            } else {
+                ""
+            },
             cd_ref,
             date_debut: debut,
             date_fin,
-            dataset,
+            dataset: if agent { seg.dataset_name(r) } else { "" },
             level,
             producer: seg.producer()[r],
             ds_publique: seg.ds_publique()[r],
@@ -461,16 +490,15 @@ impl<'a> AccessView<'_, 'a> {
         Some(Shown {
             area,
             cd_ref,
-            nom_cite: seg.nom_cite_text(r),
             date_debut: debut,
             date_fin,
-            dataset,
             level,
             ds_publique: DsPublique::from_u8(seg.ds_publique()[r]).unwrap_or(DsPublique::Nsp),
-            id: precise.then(|| seg.id(r)),
             position: precise.then_some([lon, lat]),
             commune: known_commune.then_some(c as u16),
             departement: known_departement.then_some(dep),
+            segment: seg,
+            record: r,
         })
     }
 

@@ -523,12 +523,12 @@ type RowKey<'s> = (
 fn row_key<'s>(s: &'s Shown<'_>) -> RowKey<'s> {
     (
         s.area,
-        s.id,
+        s.id(),
         s.cd_ref,
         s.date_debut,
         s.date_fin,
-        s.dataset,
-        s.nom_cite,
+        s.dataset(),
+        s.nom_cite(),
         s.level.code(),
         s.position.map(|p| [p[0].to_bits(), p[1].to_bits()]),
     )

@@ -120,12 +120,12 @@ impl Geometries<'_, '_> {
 
 fn values(ctx: &AccessContext<'_>, taxonomy: &Taxonomy, s: &Shown<'_>) -> [String; 10] {
     [
-        s.id.unwrap_or("").to_string(),
+        s.id().unwrap_or("").to_string(),
         s.cd_ref.to_string(),
-        s.nom_cite.to_string(),
+        s.nom_cite().to_string(),
         s.date_debut.to_string(),
         s.date_fin.to_string(),
-        s.dataset.to_string(),
+        s.dataset().to_string(),
         s.level.code().to_string(),
         precision_label(&s.area),
         area_code(ctx, &s.area),

@@ -428,8 +428,8 @@ pub fn compute(view: &AccessView<'_, '_>, taxonomy: &Taxonomy, lists: &Lists, q:
         t.last = t.last.max(s.date_fin.year());
         if q.indicator == Indicator::Pressure {
             t.days.insert(s.date_debut.0);
-            if !t.datasets.contains(s.dataset) {
-                t.datasets.insert(s.dataset.into());
+            if !t.datasets.contains(s.dataset()) {
+                t.datasets.insert(s.dataset().into());
             }
         }
     });

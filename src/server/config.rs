@@ -143,6 +143,11 @@ pub struct TilesSection {
     pub maille1_max_zoom: Option<u8>,
     /// Renders, indicators and extracts computed at once; default: the number of cores.
     pub render_threads: Option<usize>,
+    /// Below `points_max_zoom`, tiles with more precise points than this draw point groups;
+    /// default 4096.
+    pub group_points_above: Option<u32>,
+    /// From this zoom every precise point is drawn on its own; default 16.
+    pub points_max_zoom: Option<u8>,
 }
 
 impl ServeConfig {
@@ -174,6 +179,15 @@ impl ServeConfig {
                 .unwrap_or(d.maille1_max)
                 .max(self.tiles.maille10_max_zoom.unwrap_or(d.maille10_max)),
             communes_from: d.communes_from,
+            group_points_above: self
+                .tiles
+                .group_points_above
+                .unwrap_or(d.group_points_above),
+            points_max_zoom: self
+                .tiles
+                .points_max_zoom
+                .unwrap_or(d.points_max_zoom)
+                .clamp(1, crate::geo::webmercator::MAX_ZOOM),
         }
     }
 

@@ -400,7 +400,8 @@ async fn tilejson(
         )
     };
     let p = &s.plan;
-    let maxzoom = 14;
+    // Past this zoom, clients overzoom: from `points_max_zoom` on, tiles hold every point.
+    let maxzoom = p.points_max_zoom.max(p.communes_from);
     let body = serde_json::json!({
         "tilejson": "3.0.0",
         "name": "flou",
@@ -420,8 +421,8 @@ async fn tilejson(
              "description": "One feature per diffusion area: observations this caller sees blurred there",
              "fields": {"kind": "String", "precision": "String", "code": "String", "name": "String", "observations": "Number", "taxa": "Number"}},
             {"id": "observations", "minzoom": p.aggregates_max() + 1, "maxzoom": maxzoom,
-             "description": "Observations this caller may see precisely",
-             "fields": {"id": "String", "cd_ref": "Number", "name": "String", "date_debut": "String", "date_fin": "String", "dataset": "String", "level": "String"}},
+             "description": "Observations this caller may see precisely; in dense tiles below maxzoom, those sharing a small square are one point group (observations = their count, no id)",
+             "fields": {"id": "String", "cd_ref": "Number", "name": "String", "date_debut": "String", "date_fin": "String", "dataset": "String", "level": "String", "observations": "Number"}},
             {"id": "boundaries", "minzoom": 0, "maxzoom": maxzoom,
              "description": "Departments, and communes from zoom 10",
              "fields": {"kind": "String", "code": "String", "name": "String"}}

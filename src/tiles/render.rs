@@ -9,7 +9,9 @@
 //! - z 7–9: `aggregates` per 10 km cell for precise records and records blurred to a cell
 //!   nested in it (1, 2, 5, 10 km); `blurred` for coarser areas (communes, departments,
 //!   20/50 km cells);
-//! - z ≥ 10: `observations` (precise points) and `blurred` (one feature per diffusion area).
+//! - z ≥ 10: `observations` (precise points) and `blurred` (one feature per diffusion area);
+//!   below z16, a tile with more than 4096 precise points groups those that share a 1/64th
+//!   of tile side into one feature with their count (`observations`), see [`GROUP_CELL`].
 //!
 //! A unit's counts are the same in every tile that shows it: a unit is drawn with all the
 //! records assigned to it, whichever tile asks.
@@ -49,6 +51,13 @@ pub struct ZoomPlan {
     pub maille1_max: u8,
     /// From this zoom: commune outlines in `boundaries`.
     pub communes_from: u8,
+    /// Below `points_max_zoom`, a tile with more precise points than this draws them as
+    /// point groups: one feature per [`GROUP_CELL`]-unit square holding two or more of
+    /// them (its count, at its members' mean), single points unchanged. A dense z10 tile
+    /// otherwise carries 100 k+ points (10+ MB) that no map can show apart.
+    pub group_points_above: u32,
+    /// From this zoom, every precise point is drawn on its own (TileJSON `maxzoom`).
+    pub points_max_zoom: u8,
 }
 
 impl ZoomPlan {
@@ -78,6 +87,8 @@ impl Default for ZoomPlan {
             maille10_max: 9,
             maille1_max: 9,
             communes_from: 10,
+            group_points_above: 4096,
+            points_max_zoom: 16,
         }
     }
 }
@@ -251,9 +262,8 @@ pub fn render(
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
     let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
-    // Precise points: their records, and (id hash, row) to sort them by.
+    // Precise points: their pixel and record.
     let mut rows: Vec<PointRow<'_>> = Vec::new();
-    let mut order: Vec<(u64, u32)> = Vec::new();
 
     if let (Some(t), Some(taxa)) = (precomputed, &req.filter.taxa) {
         taxon_tallies(
@@ -366,24 +376,14 @@ pub fn render(
                     return;
                 }
             }
-            match (&s.area, s.position, s.id) {
-                (DiffusionArea::Precise, Some(p), Some(id)) => {
+            match (&s.area, s.position) {
+                (DiffusionArea::Precise, Some(p)) => {
                     if buffered.contains(p) {
                         let (x, y) = lonlat_to_tile_pixel(p[0], p[1], req.tile, EXTENT);
-                        order.push((observation_id(id), rows.len() as u32));
-                        rows.push(PointRow {
-                            xy: [x, y],
-                            id,
-                            name: s.nom_cite,
-                            dataset: s.dataset,
-                            cd_ref: s.cd_ref,
-                            date_debut: s.date_debut,
-                            date_fin: s.date_fin,
-                            level: s.level,
-                        });
+                        rows.push(PointRow { xy: [x, y], s: *s });
                     }
                 }
-                (area, _, _) => {
+                (area, _) => {
                     let meets = *area_meets.entry(*area).or_insert_with(|| {
                         ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
                     });
@@ -488,28 +488,65 @@ pub fn render(
         );
     }
 
-    // Sorted by id hash, then id: the order of features reveals nothing about how the
-    // store is laid out.
-    let id_of = |i: u32| rows.get(i as usize).map(|r| r.id).unwrap_or_default();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
+    // Dense tiles below `points_max_zoom`: points sharing a group cell become one group
+    // feature; the rest stay points. `rows` holds only records this caller sees precisely,
+    // so a group counts nothing else.
+    let (single, groups) =
+        if z < plan.points_max_zoom && rows.len() > plan.group_points_above as usize {
+            let layer = enc.layer(LAYER_OBSERVATIONS);
+            let (single, groups) = group_points(&rows, req.tile, |xy| layer.keeps_point(xy));
+            (Some(single), groups)
+        } else {
+            (None, Vec::new())
+        };
+    // Single points as (id hash, row), sorted by id hash, then id: the order of features
+    // reveals nothing about how the store is laid out. Their text is read here, and only
+    // for them (a grouped point's is never needed).
+    let mut order: Vec<(u64, u32, &str)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            single
+                .as_ref()
+                .is_none_or(|s| s.get(*i).copied().unwrap_or(false))
+        })
+        .filter_map(|(i, r)| {
+            let id = r.s.id()?;
+            Some((observation_id(id), i as u32, id))
+        })
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
     // Gathered in a tight loop of independent reads (the memory system overlaps them),
     // then encoded in sequence: reading each row from the encoding loop waited on one
     // cache miss per point.
     // Ids are copied here too, into one string in that order (reading each from the store
     // while encoding was the same wait).
     let mut ids = String::with_capacity(order.len() * 36);
-    let sorted: Vec<(u64, PointRow<'_>, [usize; 2])> = order
+    let sorted: Vec<(u64, PointText<'_>, [usize; 2])> = order
         .iter()
-        .filter_map(|(h, r)| {
+        .filter_map(|(h, r, id)| {
             let row = rows.get(*r as usize)?;
             let start = ids.len();
-            ids.push_str(row.id);
-            Some((*h, *row, [start, ids.len()]))
+            ids.push_str(id);
+            let text = PointText {
+                xy: row.xy,
+                name: row.s.nom_cite(),
+                dataset: row.s.dataset(),
+                cd_ref: row.s.cd_ref,
+                date_debut: row.s.date_debut,
+                date_fin: row.s.date_fin,
+                level: row.s.level,
+            };
+            Some((*h, text, [start, ids.len()]))
         })
         .collect();
+    drop(order);
     drop(rows);
     if !sorted.is_empty() {
         add_points(enc.layer(LAYER_OBSERVATIONS), &sorted, &ids);
+    }
+    if !groups.is_empty() {
+        add_groups(enc.layer(LAYER_OBSERVATIONS), &groups);
     }
 
     add_boundaries(ctx, req.tile, plan, &buffered, enc, &draw);
@@ -518,11 +555,17 @@ pub fn render(
     out
 }
 
-/// What a precise point's feature is written from: its pixel and public attributes.
+/// A precise point while the tile is gathered: its pixel and its record.
 #[derive(Clone, Copy)]
 struct PointRow<'a> {
     xy: [f64; 2],
-    id: &'a str,
+    s: Shown<'a>,
+}
+
+/// What a single point's feature is written from: its pixel and public attributes.
+#[derive(Clone, Copy)]
+struct PointText<'a> {
+    xy: [f64; 2],
     name: &'a str,
     dataset: &'a str,
     cd_ref: u32,
@@ -561,7 +604,7 @@ fn str_token(namespace: u64, s: &str) -> (u64, u64) {
 /// the dictionary. The bytes are those [`LayerEncoder::add_point`] would write.
 fn add_points(
     layer: &mut crate::tiles::mvt::LayerEncoder,
-    points: &[(u64, PointRow<'_>, [usize; 2])],
+    points: &[(u64, PointText<'_>, [usize; 2])],
     ids: &str,
 ) {
     let keys = POINT_KEYS.map(|k| layer.key_index(k));
@@ -619,6 +662,126 @@ fn add_points(
             *tag = [*k, v];
         }
         layer.add_point_tags(Some(*hash), xy, &tags);
+    }
+}
+
+/// Side, in tile units (of [`EXTENT`]), of the square cells points are grouped in: 64 per
+/// tile side, aligned on the world grid of the zoom so that neighbouring tiles agree on
+/// the cells of their shared buffer.
+pub const GROUP_CELL: i64 = 64;
+const _: () = assert!(BUFFER as i64 % GROUP_CELL == 0 && EXTENT as i64 % GROUP_CELL == 0);
+
+/// Two or more precise points of one group cell, drawn as one feature.
+struct PointGroup {
+    /// `stable_id("group", "z/x/y")` of the cell on the zoom's world grid.
+    id: u64,
+    /// The members' mean position, in integer tile units.
+    xy: [f64; 2],
+    observations: u64,
+    /// The members' taxon when they all share it.
+    cd_ref: Option<u32>,
+    /// The members' sensitivity level code when they all share it, else "mixed".
+    level: &'static str,
+}
+
+/// Splits `rows` into single points (`single[i]`: row `i` is alone in its cell) and groups
+/// of two or more, sorted by id. A row `keeps` rejects (outside the tile and its buffer) is
+/// in neither, as [`add_points`] would drop it. Positions are rounded to tile units first,
+/// as the encoder writes them, so a group's mean does not depend on the order of rows.
+fn group_points(
+    rows: &[PointRow<'_>],
+    tile: TileId,
+    keeps: impl Fn([f64; 2]) -> bool,
+) -> (Vec<bool>, Vec<PointGroup>) {
+    struct Acc {
+        n: u64,
+        sum: [i64; 2],
+        first: u32,
+        cd_ref: u32,
+        same_taxon: bool,
+        level: crate::sensitivity::SensiNiveau,
+        same_level: bool,
+    }
+    let buffer = i64::from(BUFFER);
+    // Cells per side, the buffer included up to its closed far edge
+    // ([-BUFFER, EXTENT + BUFFER], as the encoder keeps points): a flat grid, indexed
+    // without hashing.
+    let side = (i64::from(EXTENT) + 2 * buffer) / GROUP_CELL + 1;
+    let mut cells: Vec<Option<Acc>> = Vec::new();
+    cells.resize_with((side * side) as usize, || None);
+    for (i, r) in rows.iter().enumerate() {
+        if !keeps(r.xy) {
+            continue;
+        }
+        let q = [r.xy[0].round() as i64, r.xy[1].round() as i64];
+        // Cell 0 starts at -BUFFER: with BUFFER a multiple of GROUP_CELL the cells stay
+        // world-aligned.
+        let (cx, cy) = (
+            ((q[0] + buffer).div_euclid(GROUP_CELL)).clamp(0, side - 1),
+            ((q[1] + buffer).div_euclid(GROUP_CELL)).clamp(0, side - 1),
+        );
+        let (cd_ref, level) = (r.s.cd_ref, r.s.level);
+        let acc = cells[(cy * side + cx) as usize].get_or_insert(Acc {
+            n: 0,
+            sum: [0, 0],
+            first: i as u32,
+            cd_ref,
+            same_taxon: true,
+            level,
+            same_level: true,
+        });
+        acc.n += 1;
+        acc.sum[0] += q[0];
+        acc.sum[1] += q[1];
+        acc.same_taxon &= acc.cd_ref == cd_ref;
+        acc.same_level &= acc.level == level;
+    }
+    let mut single = vec![false; rows.len()];
+    let per_tile = i64::from(EXTENT) / GROUP_CELL;
+    let mut groups = Vec::new();
+    for (k, acc) in cells.into_iter().enumerate() {
+        let Some(acc) = acc else { continue };
+        let (cx, cy) = (k as i64 % side, k as i64 / side);
+        if acc.n == 1 {
+            if let Some(s) = single.get_mut(acc.first as usize) {
+                *s = true;
+            }
+            continue;
+        }
+        let world = [
+            i64::from(tile.x()) * per_tile + cx - buffer / GROUP_CELL,
+            i64::from(tile.y()) * per_tile + cy - buffer / GROUP_CELL,
+        ];
+        let n = acc.n as f64;
+        groups.push(PointGroup {
+            id: stable_id("group", &format!("{}/{}/{}", tile.z(), world[0], world[1])),
+            xy: [
+                (acc.sum[0] as f64 / n).round(),
+                (acc.sum[1] as f64 / n).round(),
+            ],
+            observations: acc.n,
+            cd_ref: acc.same_taxon.then_some(acc.cd_ref),
+            level: if acc.same_level {
+                acc.level.code()
+            } else {
+                "mixed"
+            },
+        });
+    }
+    groups.sort_unstable_by_key(|g| (g.id, g.xy[0] as i64, g.xy[1] as i64));
+    (single, groups)
+}
+
+/// Writes point groups after the single points: `observations` and, when uniform,
+/// `cd_ref` and `level` (else "mixed"); no id, name, date or dataset of any member.
+fn add_groups(layer: &mut crate::tiles::mvt::LayerEncoder, groups: &[PointGroup]) {
+    for g in groups {
+        let mut props = vec![("observations", PropValue::UInt(g.observations))];
+        if let Some(cd) = g.cd_ref {
+            props.push(("cd_ref", PropValue::UInt(u64::from(cd))));
+        }
+        props.push(("level", PropValue::Str(g.level)));
+        layer.add_point(Some(g.id), g.xy, &props);
     }
 }
 

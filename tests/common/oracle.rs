@@ -269,3 +269,39 @@ pub fn synthetic_input(dir: &Path) -> PathBuf {
     w.flush().unwrap();
     path
 }
+
+/// [`synthetic_input`] ingested: its rows, the levels in force today and the opened store.
+pub struct SyntheticStore {
+    pub dir: tempfile::TempDir,
+    pub store: PathBuf,
+    pub input: Input,
+    pub levels: HashMap<String, String>,
+    pub loaded: Loaded,
+}
+
+pub fn synthetic_store() -> SyntheticStore {
+    let dir = tempfile::tempdir().unwrap();
+    let input_path = synthetic_input(dir.path());
+    let input = read_input(&input_path);
+    let store = dir.path().join("store");
+    ingest(&input_path, &store);
+    let levels = levels_of(&store);
+    let loaded = Loaded::open(&store, Some(&data().join("taxonomy/bib_noms.csv"))).unwrap();
+    SyntheticStore {
+        dir,
+        store,
+        input,
+        levels,
+        loaded,
+    }
+}
+
+/// Web-Mercator world pixel (4096 per tile) of a point at zoom `z`, written here from the
+/// formulas (not flou's projection).
+pub fn pixel(lon: f64, lat: f64, z: u8) -> (f64, f64) {
+    let n = f64::from(1u32 << z) * 4096.0;
+    let x = (lon + 180.0) / 360.0 * n;
+    let r = lat.to_radians();
+    let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x, y)
+}

@@ -341,9 +341,13 @@
   function featureNode(feature) {
     var group = feature.sourceLayer;
     var box = make('div', 'popup-feature');
-    box.appendChild(make('div', 'popup-title', GROUP_TITLES[group] || group));
-    var dl = make('dl');
     var props = feature.properties || {};
+    // A point group of a dense tile: its count, no member's details.
+    var title = group === 'observations' && props.observations !== undefined
+      ? props.observations + ' observations here — zoom in to see each'
+      : GROUP_TITLES[group] || group;
+    box.appendChild(make('div', 'popup-title', title));
+    var dl = make('dl');
     Object.keys(props).forEach(function (key) {
       dl.appendChild(make('dt', '', key));
       dl.appendChild(make('dd', '', String(props[key])));
