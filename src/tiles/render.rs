@@ -499,10 +499,10 @@ pub fn render(
         } else {
             (None, Vec::new())
         };
-    // Single points as (id hash, row), sorted by id hash, then id: the order of features
-    // reveals nothing about how the store is laid out. Their text is read here, and only
-    // for them (a grouped point's is never needed).
-    let mut order: Vec<(u64, u32, &str)> = rows
+    // Single points: their text read from the store here, in record order (reading it
+    // after sorting waited on a cache miss per field), and only for them (a grouped
+    // point's is never needed).
+    let texts: Vec<(&str, PointText<'_>)> = rows
         .iter()
         .enumerate()
         .filter(|(i, _)| {
@@ -510,38 +510,44 @@ pub fn render(
                 .as_ref()
                 .is_none_or(|s| s.get(*i).copied().unwrap_or(false))
         })
-        .filter_map(|(i, r)| {
-            let id = r.s.id()?;
-            Some((observation_id(id), i as u32, id))
+        .filter_map(|(_, r)| {
+            let text = PointText {
+                xy: r.xy,
+                name: r.s.nom_cite(),
+                dataset: r.s.dataset(),
+                cd_ref: r.s.cd_ref,
+                date_debut: r.s.date_debut,
+                date_fin: r.s.date_fin,
+                level: r.s.level,
+            };
+            Some((r.s.id()?, text))
         })
         .collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
+    drop(rows);
+    // Sorted by id hash, then id: the order of features reveals nothing about how the
+    // store is laid out.
+    let mut order: Vec<(u64, u32)> = texts
+        .iter()
+        .enumerate()
+        .map(|(k, (id, _))| (observation_id(id), k as u32))
+        .collect();
+    let id_of = |k: u32| texts.get(k as usize).map(|t| t.0).unwrap_or_default();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
     // Gathered in a tight loop of independent reads (the memory system overlaps them),
     // then encoded in sequence: reading each row from the encoding loop waited on one
-    // cache miss per point.
-    // Ids are copied here too, into one string in that order (reading each from the store
-    // while encoding was the same wait).
+    // cache miss per point. Ids are copied here too, into one string in that order.
     let mut ids = String::with_capacity(order.len() * 36);
     let sorted: Vec<(u64, PointText<'_>, [usize; 2])> = order
         .iter()
-        .filter_map(|(h, r, id)| {
-            let row = rows.get(*r as usize)?;
+        .filter_map(|(h, k)| {
+            let (id, text) = texts.get(*k as usize)?;
             let start = ids.len();
             ids.push_str(id);
-            let text = PointText {
-                xy: row.xy,
-                name: row.s.nom_cite(),
-                dataset: row.s.dataset(),
-                cd_ref: row.s.cd_ref,
-                date_debut: row.s.date_debut,
-                date_fin: row.s.date_fin,
-                level: row.s.level,
-            };
-            Some((*h, text, [start, ids.len()]))
+            Some((*h, *text, [start, ids.len()]))
         })
         .collect();
     drop(order);
-    drop(rows);
+    drop(texts);
     if !sorted.is_empty() {
         add_points(enc.layer(LAYER_OBSERVATIONS), &sorted, &ids);
     }
