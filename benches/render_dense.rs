@@ -5,6 +5,9 @@
 //! (default tiles: the densest public tiles of the 10 M bench list, z7–z14)
 //! GROUP_POINTS_ABOVE=N sets the plan's point-group threshold (default: the plan's 4096;
 //! a huge N draws every point alone, as before point groups).
+//! TILES_TSV=benches/out/tiles-N/tiles.tsv takes the tiles (and their `taxon` filters) of
+//! the load bench's list instead; MIN_ZOOM=z keeps those of zoom z and above.
+//! CALLER=agent renders for an agent whose grant covers every record.
 
 use flou::access::diffusion::{Precision, PublicPolicy};
 use flou::access::view::{AccessContext, RecordFilter};
@@ -25,6 +28,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(10);
     let mut tiles: Vec<String> = args.iter().skip(2).cloned().collect();
+    // Tiles and their taxon filter.
+    let mut taxa: Vec<Option<u32>> = Vec::new();
+    if let Ok(tsv) = std::env::var("TILES_TSV") {
+        let min_zoom: u32 = std::env::var("MIN_ZOOM").map_or(Ok(0), |v| v.parse())?;
+        for line in std::fs::read_to_string(tsv)?.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [z, x, y, taxon, ..] = f.as_slice() else {
+                continue;
+            };
+            if z.parse::<u32>()? < min_zoom {
+                continue;
+            }
+            tiles.push(format!("{z}/{x}/{y}"));
+            taxa.push((!taxon.is_empty()).then(|| taxon.parse()).transpose()?);
+        }
+    }
     if tiles.is_empty() {
         tiles = [
             "7/65/45",
@@ -48,7 +67,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let index = build_day_index(&l, today, policy, &plan);
     let ctx = AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells)
         .with_index(Some(&index));
-    let filter = RecordFilter::default();
+    let filters: Vec<RecordFilter> = (0..tiles.len())
+        .map(|i| RecordFilter {
+            taxa: taxa.get(i).copied().flatten().map(|t| [t].into()),
+            ..RecordFilter::default()
+        })
+        .collect();
+    let caller = match std::env::var("CALLER").as_deref() {
+        Ok("agent") => Caller::Agent {
+            sub: "bench-agent".into(),
+            grants: vec![flou::access::rights::Grant {
+                max_sensitivity: 4,
+                ..Default::default()
+            }],
+        },
+        _ => Caller::Public,
+    };
     let mut enc = TileEncoder::new(EXTENT, BUFFER);
     let mut reqs = Vec::new();
     for t in &tiles {
@@ -66,8 +100,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (i, tile) in reqs.iter().enumerate() {
             let req = TileRequest {
                 tile: *tile,
-                caller: &Caller::Public,
-                filter: &filter,
+                caller: &caller,
+                filter: &filters[i],
                 today,
                 aggregate: AggregateMode::Grid,
             };
@@ -76,11 +110,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[i].push(t0.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    println!("tile\tbytes\tmin_ms\tmedian_ms");
+    println!("tile\ttaxon\tbytes\tmin_ms\tmedian_ms");
     for (i, t) in tiles.iter().enumerate() {
+        let taxon = taxa
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         let ts = &mut times[i];
         ts.sort_by(f64::total_cmp);
-        println!("{t}\t{}\t{:.2}\t{:.2}", bytes[i], ts[0], ts[ts.len() / 2]);
+        println!(
+            "{t}\t{taxon}\t{}\t{:.2}\t{:.2}",
+            bytes[i],
+            ts[0],
+            ts[ts.len() / 2]
+        );
     }
     Ok(())
 }

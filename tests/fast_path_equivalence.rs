@@ -12,7 +12,7 @@ use flou::geo::grid::GridSize;
 use flou::geo::webmercator::{tiles_covering, TileId};
 use flou::geo::BBox;
 use flou::server::build_day_index;
-use flou::tiles::render::{AggregateMode, ZoomPlan};
+use flou::tiles::render::{tile_source, AggregateMode, TileSource, ZoomPlan};
 use std::collections::BTreeSet;
 
 #[test]
@@ -98,6 +98,7 @@ fn indexed_tiles_equal_scanned_tiles() {
     ];
     let mut compared = 0;
     let mut non_empty = 0;
+    let mut point_order = 0;
     let dense = ZoomPlan {
         maille1_max: 11,
         ..ZoomPlan::default()
@@ -114,6 +115,15 @@ fn indexed_tiles_equal_scanned_tiles() {
                 ..ZoomPlan::default()
             },
         ),
+        // Groups from a handful of points: tiles on both sides of the threshold, read
+        // from the point order (public, all-precise agent) and from the scan.
+        (
+            Precision::Precise,
+            ZoomPlan {
+                group_points_above: 5,
+                ..ZoomPlan::default()
+            },
+        ),
         (Precision::Grid(GridSize::Km10), ZoomPlan::default()),
     ] {
         let policy = PublicPolicy {
@@ -127,6 +137,13 @@ fn indexed_tiles_equal_scanned_tiles() {
                         let t = TileId::new(*z, *x, *y).unwrap();
                         let fast =
                             render_tile_with(&l, policy, caller, f, t, mode, Some(&index), &plan);
+                        let source =
+                            with_request(&l, policy, caller, f, t, mode, Some(&index), |c, r| {
+                                tile_source(c, r, &plan)
+                            });
+                        if source == TileSource::PointOrder {
+                            point_order += 1;
+                        }
                         let slow = render_tile_with(&l, policy, caller, f, t, mode, None, &plan);
                         assert!(fast == slow, "tile {t} {policy:?} {plan:?} {caller:?} {f:?} {mode:?}: indexed and scanned differ");
                         compared += 1;
@@ -136,6 +153,11 @@ fn indexed_tiles_equal_scanned_tiles() {
             }
         }
     }
-    eprintln!("{compared} tiles compared, {non_empty} non-empty");
+    eprintln!(
+        "{compared} tiles compared, {non_empty} non-empty, {point_order} from the point order"
+    );
     assert!(non_empty > compared / 2);
+    // The point order served a good share (public and the all-precise agent at point
+    // zooms, unfiltered or by taxa), so the comparison above covers it.
+    assert!(point_order > compared / 10, "{point_order} of {compared}");
 }

@@ -189,7 +189,13 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
         ),
         1.0
     );
-    assert_eq!(get(&m, r#"flou_tiles_rendered_total{source="index"}"#), 9.0);
+    // Point zooms for the public come from the point order; the rest (agents with a
+    // partial grant, other filters) from the selection lists.
+    assert_eq!(
+        get(&m, r#"flou_tiles_rendered_total{source="point_order"}"#),
+        6.0
+    );
+    assert_eq!(get(&m, r#"flou_tiles_rendered_total{source="index"}"#), 3.0);
     assert_eq!(get(&m, r#"flou_tiles_rendered_total{source="scan"}"#), 0.0);
     assert_eq!(
         get(&m, r#"flou_tile_cache_requests_total{result="hit"}"#),
@@ -225,6 +231,10 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
     // never appended) store, and some tallies for the public and for agents.
     assert_eq!(
         get(&m, r#"flou_day_index_bytes{part="public"}"#),
+        accepted_rows(&store)
+    );
+    assert_eq!(
+        get(&m, r#"flou_day_index_bytes{part="points"}"#),
         accepted_rows(&store)
     );
     for part in ["taxa", "tallies", "tallies_all_precise"] {

@@ -11,6 +11,7 @@
 //! so low-zoom public tiles cost a lookup instead of a scan of the store.
 
 use super::diffusion::{public_precision, DiffusionArea, Precision, PublicPolicy, RecordFacts};
+use super::points::{point_code, DEAD_LEVEL};
 use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
 use crate::geo::BBox;
@@ -92,6 +93,9 @@ pub struct SegmentDayIndex {
     pub departements: Vec<Vec<u32>>,
     /// Per cd_ref, its records in store order: a taxon-filtered request visits only these.
     pub taxa: TaxonRecords,
+    /// One byte per entry of the segment's point order ([`super::points::point_code`]):
+    /// public precision and level, read in sequence with the points of a dense tile.
+    pub points: Vec<u8>,
 }
 
 /// Records per cd_ref, in one flat list grouped by taxon (store order within a taxon): four
@@ -177,6 +181,104 @@ pub struct PublicTallies {
     pub cells: Vec<CellTallies>,
     /// The same counts split by taxon, for tiles filtered by taxa only.
     pub by_taxon: TaxonTallies,
+    /// Every blurred diffusion area's counts, for the `blurred` layer of point zooms.
+    pub areas: AreaTallies,
+}
+
+/// Side, in degrees, of the buckets [`AreaTallies`] finds areas by.
+const AREA_BUCKET_DEG: f64 = 0.25;
+
+/// Observations and distinct taxa of every diffusion area some record is blurred to (all
+/// records with that area, whichever tile asks), found by place through buckets of
+/// [`AREA_BUCKET_DEG`], and split by taxon for taxon filters.
+#[derive(Debug, Default)]
+pub struct AreaTallies {
+    /// (area, lon/lat box, tally), sorted by area.
+    areas: Vec<(DiffusionArea, BBox, Tally)>,
+    /// Per bucket, the positions in `areas` of the areas whose box meets it.
+    buckets: HashMap<(i32, i32), Vec<u32>>,
+    by_taxon: TaxonCounts<DiffusionArea>,
+}
+
+fn bucket_span(b: &BBox) -> (i32, i32, i32, i32) {
+    let at = |v: f64| (v / AREA_BUCKET_DEG).floor() as i32;
+    (at(b.min[0]), at(b.max[0]), at(b.min[1]), at(b.max[1]))
+}
+
+impl AreaTallies {
+    /// From every area's tally and box and the (taxon, area) counts.
+    pub fn build(
+        mut areas: Vec<(DiffusionArea, BBox, Tally)>,
+        by_taxon: HashMap<(u32, DiffusionArea), u64>,
+    ) -> Self {
+        areas.sort_unstable_by_key(|a| a.0);
+        areas.shrink_to_fit();
+        let mut buckets: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
+        for (i, (_, b, _)) in areas.iter().enumerate() {
+            let (x0, x1, y0, y1) = bucket_span(b);
+            for x in x0..=x1 {
+                for y in y0..=y1 {
+                    buckets.entry((x, y)).or_default().push(i as u32);
+                }
+            }
+        }
+        for v in buckets.values_mut() {
+            v.shrink_to_fit();
+        }
+        AreaTallies {
+            areas,
+            buckets,
+            by_taxon: TaxonCounts::from_counts(by_taxon),
+        }
+    }
+
+    /// The areas whose box meets `bbox`, each once, with their tally; for a filter on
+    /// `taxa`, the tally of those taxa (areas without any of them left out).
+    pub fn meeting(
+        &self,
+        bbox: &BBox,
+        taxa: Option<&std::collections::BTreeSet<u32>>,
+    ) -> Vec<(DiffusionArea, Tally)> {
+        let (x0, x1, y0, y1) = bucket_span(bbox);
+        let mut found: Vec<u32> = Vec::new();
+        if i64::from(x1 - x0 + 1) * i64::from(y1 - y0 + 1) > self.buckets.len() as i64 {
+            found.extend(0..self.areas.len() as u32);
+        } else {
+            for x in x0..=x1 {
+                for y in y0..=y1 {
+                    found.extend(self.buckets.get(&(x, y)).into_iter().flatten());
+                }
+            }
+            found.sort_unstable();
+            found.dedup();
+        }
+        found
+            .into_iter()
+            .filter_map(|i| self.areas.get(i as usize))
+            .filter(|(_, b, _)| b.intersects(bbox))
+            .filter_map(|(a, _, t)| match taxa {
+                None => Some((*a, *t)),
+                Some(taxa) => {
+                    let mut tally = Tally::default();
+                    for cd in taxa {
+                        let n = self.by_taxon.count(*cd, a);
+                        if n > 0 {
+                            tally.observations += n;
+                            tally.taxa += 1;
+                        }
+                    }
+                    (tally.observations > 0).then_some((*a, tally))
+                }
+            })
+            .collect()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.areas)
+            + map_bytes(&self.buckets)
+            + self.buckets.values().map(vec_bytes).sum::<usize>()
+            + self.by_taxon.heap_bytes()
+    }
 }
 
 /// Observations per taxon (cd_ref) and unit. A taxon filter's tally of a unit is the sum
@@ -317,6 +419,30 @@ impl<U: Copy + Ord + std::hash::Hash> TaxonCounts<U> {
         }))
     }
 
+    /// Observations of `cd_ref` in `unit` (0 when none).
+    pub fn count(&self, cd_ref: u32, unit: &U) -> u64 {
+        let (Ok(i), Ok(p)) = (
+            self.taxa.binary_search(&cd_ref),
+            self.units.binary_search(unit),
+        ) else {
+            return 0;
+        };
+        let (Some(a), Some(b)) = (self.starts.get(i), self.starts.get(i + 1)) else {
+            return 0;
+        };
+        // A taxon's pairs are sorted by unit position.
+        let (mut lo, mut hi) = (*a, *b);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.pairs.get(mid) {
+                Some((q, n)) if q == p => return n,
+                Some((q, _)) if q < p => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        0
+    }
+
     /// Number of (taxon, unit) pairs.
     pub fn len(&self) -> usize {
         self.pairs.len()
@@ -398,6 +524,8 @@ pub struct DayIndex {
 pub struct IndexBytes {
     /// Public precision codes, one byte per record.
     pub public: usize,
+    /// The point order's codes, one byte per record.
+    pub points: usize,
     /// Grid-blurred record lists and their block boxes.
     pub grids: usize,
     /// Department-blurred record lists.
@@ -413,6 +541,7 @@ pub struct IndexBytes {
 impl IndexBytes {
     pub fn total(&self) -> usize {
         self.public
+            + self.points
             + self.grids
             + self.departements
             + self.taxa
@@ -421,9 +550,10 @@ impl IndexBytes {
     }
 
     /// (part name, bytes), for the metrics.
-    pub fn parts(&self) -> [(&'static str, usize); 6] {
+    pub fn parts(&self) -> [(&'static str, usize); 7] {
         [
             ("public", self.public),
+            ("points", self.points),
             ("grids", self.grids),
             ("departements", self.departements),
             ("taxa", self.taxa),
@@ -466,7 +596,11 @@ impl PublicTallies {
                 .iter()
                 .map(|g| g.units.heap_bytes() + g.coarse.heap_bytes())
                 .sum::<usize>();
-        vec_bytes(&self.departements) + vec_bytes(&self.cells) + cells + by_taxon
+        vec_bytes(&self.departements)
+            + vec_bytes(&self.cells)
+            + cells
+            + by_taxon
+            + self.areas.heap_bytes()
     }
 }
 
@@ -483,6 +617,7 @@ impl DayIndex {
         };
         for s in &self.segments {
             b.public += vec_bytes(&s.public);
+            b.points += vec_bytes(&s.points);
             b.grids += vec_bytes(&s.grids)
                 + s.grids
                     .iter()
@@ -506,13 +641,16 @@ impl DayIndex {
             .enumerate()
             .map(|(si, seg)| {
                 let (producer, dsp, commune) = (seg.producer(), seg.ds_publique(), seg.commune());
-                let public: Vec<u8> = (0..seg.len())
+                // Public precision code and point code (level) of every record.
+                let coded: Vec<(u8, u8)> = (0..seg.len())
                     .into_par_iter()
                     .map(|r| {
+                        let hidden = precision_code(Precision::Hidden);
                         if !store.is_live(si, r) {
-                            return precision_code(Precision::Hidden);
+                            return (hidden, point_code(hidden, None));
                         }
                         let c = commune[r] as usize;
+                        let level = seg.step_at(r, day).level;
                         let facts = RecordFacts {
                             lon: f64::from(seg.lon_e7()[r]) / E7,
                             lat: f64::from(seg.lat_e7()[r]) / E7,
@@ -524,13 +662,21 @@ impl DayIndex {
                             date_debut: Day(0),
                             date_fin: Day(0),
                             dataset: "",
-                            level: seg.step_at(r, day).level,
+                            level,
                             producer: producer[r],
                             ds_publique: dsp[r],
                         };
-                        precision_code(public_precision(&facts, &policy))
+                        let code = precision_code(public_precision(&facts, &policy));
+                        (code, point_code(code, Some(level)))
                     })
                     .collect();
+                let points: Vec<u8> = seg
+                    .point_record()
+                    .par_iter()
+                    .map(|r| coded.get(*r as usize).map_or(DEAD_LEVEL << 4, |c| c.1))
+                    .collect();
+                let public: Vec<u8> = coded.iter().map(|c| c.0).collect();
+                drop(coded);
                 let mut grid_records: Vec<Vec<u32>> = vec![Vec::new(); GridSize::ALL.len()];
                 let mut departements = vec![Vec::new(); nd];
                 for (r, code) in public.iter().enumerate() {
@@ -559,6 +705,7 @@ impl DayIndex {
                     grids,
                     departements,
                     taxa,
+                    points,
                 }
             })
             .collect();

@@ -4,6 +4,7 @@
 
 pub mod diffusion;
 pub mod index;
+pub mod points;
 pub mod rights;
 pub mod token;
 pub mod view;

@@ -7,11 +7,11 @@ use super::diffusion::{
     area_of, grant_covers, public_precision, DiffusionArea, Precision, PublicPolicy, RecordFacts,
     TaxonTree,
 };
-use super::index::CellTally;
 use super::index::{
     precision_code, precision_of_code, CellTallies, DayIndex, PublicTallies, Tally, TaxonCells,
     TaxonCounts, TaxonTallies,
 };
+use super::index::{AreaTallies, CellTally};
 use super::rights::Caller;
 use crate::admin::AdminAreas;
 use crate::date::Day;
@@ -423,6 +423,18 @@ impl<'a> AccessView<'_, 'a> {
         }
     }
 
+    /// Record `r` of segment `si` when this caller sees it precisely (the point order's
+    /// lone points), else None.
+    pub(super) fn shown_precise(
+        &self,
+        si: usize,
+        r: usize,
+        public: Option<u8>,
+    ) -> Option<Shown<'a>> {
+        self.shown_record(si, r, public)
+            .filter(|s| s.area == DiffusionArea::Precise)
+    }
+
     /// Record `r` of segment `si` as this caller may see it, or None when it is dead,
     /// filtered out or hidden. `public` is its public precision code when already known.
     fn shown_record(&self, si: usize, r: usize, public: Option<u8>) -> Option<Shown<'a>> {
@@ -523,7 +535,14 @@ impl<'a> AccessView<'_, 'a> {
             HashMap<(u32, DiffusionArea), u64>,
         );
         let mut taxon_cells: Vec<TaxonGrid> = sizes.iter().map(|_| Default::default()).collect();
+        // Every blurred area, for the point zooms' `blurred` layer.
+        let mut area_accs: HashMap<DiffusionArea, Acc> = HashMap::new();
+        let mut taxon_areas: HashMap<(u32, DiffusionArea), u64> = HashMap::new();
         self.for_each(|s| {
+            if s.area != DiffusionArea::Precise {
+                add(area_accs.entry(s.area).or_default(), s.cd_ref);
+                *taxon_areas.entry((s.cd_ref, s.area)).or_default() += 1;
+            }
             if let Some(d) = self.ctx.assigned_departement(s) {
                 add(&mut departements[d as usize], s.cd_ref);
                 *taxon_departements.entry((s.cd_ref, d)).or_default() += 1;
@@ -559,7 +578,15 @@ impl<'a> AccessView<'_, 'a> {
             observations: *n,
             taxa: t.len() as u64,
         };
+        let areas = AreaTallies::build(
+            area_accs
+                .iter()
+                .filter_map(|(a, acc)| self.ctx.area_bbox(a).map(|b| (*a, b, tally(acc))))
+                .collect(),
+            taxon_areas,
+        );
         PublicTallies {
+            areas,
             by_taxon,
             departements: departements.iter().map(tally).collect(),
             cells: sizes

@@ -4,6 +4,7 @@
 pub mod geometry;
 pub mod grid;
 pub mod lambert93;
+pub mod quantized;
 pub mod webmercator;
 pub mod world_shapes;
 

@@ -146,7 +146,8 @@ pub struct TilesSection {
     /// Below `points_max_zoom`, tiles with more precise points than this draw point groups;
     /// default 4096.
     pub group_points_above: Option<u32>,
-    /// From this zoom every precise point is drawn on its own; default 16.
+    /// From this zoom every precise point is drawn on its own; default 16, at most 21 (groups
+    /// are cells of quantized positions, resolved up to z20).
     pub points_max_zoom: Option<u8>,
 }
 
@@ -187,7 +188,7 @@ impl ServeConfig {
                 .tiles
                 .points_max_zoom
                 .unwrap_or(d.points_max_zoom)
-                .clamp(1, crate::geo::webmercator::MAX_ZOOM),
+                .clamp(1, crate::geo::quantized::QUANTIZED_MAX_ZOOM + 1),
         }
     }
 

@@ -3,7 +3,7 @@
 //! (`bytemuck`) straight out of the mmap, without copying.
 //!
 //! ```text
-//! 0   magic [u8; 8]          "FLOUSEG1" | "FLOUARE1"
+//! 0   magic [u8; 8]          "FLOUSEG2" | "FLOUARE1"
 //! 8   format version u32     FORMAT_VERSION
 //! 12  section count u32
 //! 16  file length u64        a truncated file is refused at open

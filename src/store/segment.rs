@@ -8,17 +8,25 @@
 //! Fixed bytes per record: position 8, taxa 8, dates 6, commune 2, sensitivity timeline 4,
 //! dataset 4, cited name 4, producer level / public status / biological status /
 //! behaviour 4, the file's own cdRef and sensiNiveau 5 (re-evaluation inputs) = 45, plus the id string and ¼ byte of index.
+//!
+//! The point order adds 16 bytes a record: every record's quantized Web Mercator position
+//! and cd_ref, sorted by Z-order key, with the record it belongs to. A dense tile's points
+//! are then one sequential read (see `access::points`); the records stay in area order.
 #![forbid(unsafe_code)]
 
 use super::container::{Container, ContainerWriter, Magic};
 use super::StoreError;
 use crate::date::Day;
+use crate::geo::quantized::{morton, quantize_e7};
 use crate::sensitivity::{SensiNiveau, SensitivityStep};
 use bytemuck::{Pod, Zeroable};
 use std::ops::Range;
 use std::path::Path;
 
-pub const SEGMENT_MAGIC: Magic = *b"FLOUSEG1";
+pub const SEGMENT_MAGIC: Magic = *b"FLOUSEG2";
+/// The magic of segments written before the point order (flou 0.1 up to session 4): such
+/// a store must be ingested again.
+pub const SEGMENT_MAGIC_V1: Magic = *b"FLOUSEG1";
 /// Records per leaf block of the spatial index.
 pub const BLOCK: usize = 64;
 /// Children per node of the spatial index.
@@ -60,6 +68,10 @@ mod id {
     pub const DEPARTEMENT_RANGES: u32 = 51;
     pub const INDEX_LEVELS: u32 = 60;
     pub const INDEX_BOXES: u32 = 61;
+    pub const POINT_X: u32 = 70;
+    pub const POINT_Y: u32 = 71;
+    pub const POINT_RECORD: u32 = 72;
+    pub const POINT_CD_REF: u32 = 73;
 }
 
 /// One sensitivity step as stored (12 bytes).
@@ -223,7 +235,45 @@ pub fn write_segment(path: &Path, contents: &SegmentContents) -> Result<u64, Sto
     let (levels, boxes) = build_index(r);
     w.add(id::INDEX_LEVELS, &levels);
     w.add(id::INDEX_BOXES, &boxes);
+
+    let order = point_order(r);
+    w.add(
+        id::POINT_X,
+        &order.iter().map(|p| p.1[0]).collect::<Vec<u32>>(),
+    );
+    w.add(
+        id::POINT_Y,
+        &order.iter().map(|p| p.1[1]).collect::<Vec<u32>>(),
+    );
+    w.add(
+        id::POINT_RECORD,
+        &order.iter().map(|p| p.2).collect::<Vec<u32>>(),
+    );
+    w.add(
+        id::POINT_CD_REF,
+        &order
+            .iter()
+            .map(|p| r[p.2 as usize].cd_ref)
+            .collect::<Vec<u32>>(),
+    );
     w.write(path)
+}
+
+/// The point order: every record's quantized Web Mercator position, sorted by Z-order key
+/// (ties by record), so a tile or a group cell is one run of it and a dense tile's points
+/// are read in sequence, without touching the records (see `access::points`).
+fn point_order(r: &[RecordRow]) -> Vec<(u64, [u32; 2], u32)> {
+    use rayon::prelude::*;
+    let mut order: Vec<(u64, [u32; 2], u32)> = r
+        .par_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let q = quantize_e7(x.lon_e7, x.lat_e7);
+            (morton(q), q, i as u32)
+        })
+        .collect();
+    order.par_sort_unstable_by_key(|p| (p.0, p.2));
+    order
 }
 
 /// `[start, end)` record ranges, one per area.
@@ -346,6 +396,10 @@ pub struct Segment {
     departement_ranges: Range<usize>,
     index_levels: Range<usize>,
     index_boxes: Range<usize>,
+    point_x: Range<usize>,
+    point_y: Range<usize>,
+    point_record: Range<usize>,
+    point_cd_ref: Range<usize>,
 }
 
 #[derive(Debug)]
@@ -402,7 +456,18 @@ impl Segment {
         commune_count: usize,
         departement_count: usize,
     ) -> Result<Self, StoreError> {
-        let c = Container::open(path, SEGMENT_MAGIC)?;
+        let c = match Container::open(path, SEGMENT_MAGIC) {
+            Err(e) if Container::open(path, SEGMENT_MAGIC_V1).is_ok() => {
+                return Err(StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "written by an older flou (FLOUSEG1, without the point order): \
+                         ingest the observations again ({e})"
+                    ),
+                })
+            }
+            other => other?,
+        };
         let lon = c.section_range::<i32>(id::LON, "lon")?;
         let len = c.slice::<i32>(&lon).len();
         let col = |sid: u32, name: &str, size: usize| -> Result<Range<usize>, StoreError> {
@@ -444,6 +509,10 @@ impl Segment {
                 .section_range::<[u32; 2]>(id::DEPARTEMENT_RANGES, "departement ranges")?,
             index_levels: c.section_range::<u32>(id::INDEX_LEVELS, "index levels")?,
             index_boxes: c.section_range::<[i32; 4]>(id::INDEX_BOXES, "index boxes")?,
+            point_x: col(id::POINT_X, "point x", 4)?,
+            point_y: col(id::POINT_Y, "point y", 4)?,
+            point_record: col(id::POINT_RECORD, "point record", 4)?,
+            point_cd_ref: col(id::POINT_CD_REF, "point cd_ref", 4)?,
             lon,
             len,
             c,
@@ -514,6 +583,35 @@ impl Segment {
         if !index_ok {
             return bad("spatial index");
         }
+        // The point order: a permutation of the records, sorted by key, each entry the
+        // position and taxon of its record (so reading it can never disagree with them).
+        let (xs, ys, rec, cd) = (
+            self.point_x(),
+            self.point_y(),
+            self.point_record(),
+            self.point_cd_ref(),
+        );
+        let mut seen = vec![false; self.len];
+        let mut last = (0u64, 0u32);
+        for i in 0..self.len {
+            let key = (morton([xs[i], ys[i]]), rec[i]);
+            let fresh = seen
+                .get_mut(rec[i] as usize)
+                .is_some_and(|s| !std::mem::replace(s, true));
+            if !fresh || (i > 0 && key <= last) {
+                return bad("point order");
+            }
+            last = key;
+        }
+        use rayon::prelude::*;
+        let (lon, lat, cd_ref) = (self.lon_e7(), self.lat_e7(), self.cd_ref());
+        let agrees = (0..self.len).into_par_iter().all(|i| {
+            let r = rec[i] as usize;
+            quantize_e7(lon[r], lat[r]) == [xs[i], ys[i]] && cd[i] == cd_ref[r]
+        });
+        if !agrees {
+            return bad("point order");
+        }
         Ok(())
     }
 
@@ -537,6 +635,21 @@ impl Segment {
         std::str::from_utf8(self.c.bytes(&self.meta)).unwrap_or("")
     }
 
+    /// The point order (see [`point_order`]): quantized x of each entry.
+    pub fn point_x(&self) -> &[u32] {
+        self.c.slice(&self.point_x)
+    }
+    pub fn point_y(&self) -> &[u32] {
+        self.c.slice(&self.point_y)
+    }
+    /// The record of each point-order entry.
+    pub fn point_record(&self) -> &[u32] {
+        self.c.slice(&self.point_record)
+    }
+    /// The cd_ref of each point-order entry's record.
+    pub fn point_cd_ref(&self) -> &[u32] {
+        self.c.slice(&self.point_cd_ref)
+    }
     pub fn lon_e7(&self) -> &[i32] {
         self.c.slice(&self.lon)
     }

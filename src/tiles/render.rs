@@ -18,11 +18,13 @@
 
 use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
 use crate::access::index::{block_range, PublicTallies, Tally};
+use crate::access::points::{group_rows, TilePoints};
 use crate::access::view::block_of;
 use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
 use crate::access::Caller;
 use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
+use crate::geo::quantized::{quantize, TileSquare, GROUP_CELL_UNITS, TILE_UNITS};
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
 use crate::geo::world_shapes::{TileProjector, WorldShapes, CELL_POINTS_PER_EDGE};
 use crate::geo::{BBox, MultiPolygon};
@@ -162,6 +164,9 @@ pub enum TileSource {
     /// The day index's tallies as if every record were precise (an agent one of whose
     /// grants covers every record; unfiltered, grid, low zooms).
     AllPreciseTallies,
+    /// Point zooms, for the public or an agent who sees every record precisely (unfiltered
+    /// or filtered by taxa): the day index's area counts and the segments' point order.
+    PointOrder,
     /// The day index's selection lists.
     Index,
     /// A scan of the departments near the tile (no index for this day, policy, generation).
@@ -169,9 +174,10 @@ pub enum TileSource {
 }
 
 impl TileSource {
-    pub const ALL: [TileSource; 4] = [
+    pub const ALL: [TileSource; 5] = [
         TileSource::PublicTallies,
         TileSource::AllPreciseTallies,
+        TileSource::PointOrder,
         TileSource::Index,
         TileSource::Scan,
     ];
@@ -180,6 +186,7 @@ impl TileSource {
         match self {
             TileSource::PublicTallies => "public_tallies",
             TileSource::AllPreciseTallies => "all_precise_tallies",
+            TileSource::PointOrder => "point_order",
             TileSource::Index => "index",
             TileSource::Scan => "scan",
         }
@@ -213,7 +220,22 @@ pub fn tile_source(ctx: &AccessContext<'_>, req: &TileRequest<'_>, plan: &ZoomPl
             }
             Caller::Agent { .. } => TileSource::Index,
         },
-        Some(_) => TileSource::Index,
+        Some(i) => {
+            let z = req.tile.z();
+            let points_zoom = z > plan.departement_max
+                && plan.cell_unit(z).is_none()
+                && !(req.aggregate == AggregateMode::H3 && z <= plan.aggregates_max())
+                && z <= crate::geo::quantized::QUANTIZED_MAX_ZOOM;
+            let tallies = match req.caller {
+                Caller::Public => true,
+                Caller::Agent { .. } => i.tallies_all_precise.is_some(),
+            };
+            if points_zoom && tallies && view.has_point_order() {
+                TileSource::PointOrder
+            } else {
+                TileSource::Index
+            }
+        }
     }
 }
 
@@ -262,8 +284,10 @@ pub fn render(
     };
     let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
     let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
-    // Precise points: their pixel and record.
+    // Precise points above z20: their pixel and record.
     let mut rows: Vec<PointRow<'_>> = Vec::new();
+    // Precise points up to z20 (quantized): single ones and groups.
+    let mut points: Option<TilePoints<'_>> = None;
 
     if let (Some(t), Some(taxa)) = (precomputed, &req.filter.taxa) {
         taxon_tallies(
@@ -343,56 +367,94 @@ pub fn render(
         }
     } else {
         let aggregate = plan.cell_unit(z);
-        // Aggregating: wide enough to hold every cell meeting the tile (a cell is drawn with
-        // all its records). Otherwise each record's own area must meet the tile.
-        let scan = match aggregate {
-            Some(size) => {
-                let (dx, dy) = (
-                    0.025 * size.metres() / 1000.0,
-                    0.015 * size.metres() / 1000.0,
-                );
-                BBox {
-                    min: [buffered.min[0] - dx, buffered.min[1] - dy],
-                    max: [buffered.max[0] + dx, buffered.max[1] + dy],
-                }
-            }
-            None => buffered,
+        // Point zooms up to z20: points are those of the tile's quantized square.
+        let square = if aggregate.is_none() {
+            TileSquare::new(req.tile)
+        } else {
+            None
         };
-        let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
-        // Whether a diffusion area meets the tile, once per area: a cell's box costs a
-        // Lambert-93 inverse projection, and a dense tile has tens of thousands of records
-        // in a few dozen areas.
-        let mut area_meets: BTreeMap<DiffusionArea, bool> = BTreeMap::new();
-        view.for_each_in(&scan, |s| {
-            if let Some(size) = aggregate {
-                if let Some(cell) = s.cell_unit(size) {
-                    let meets = *cell_meets.entry(cell).or_insert_with(|| {
-                        ctx.area_bbox(&DiffusionArea::Cell(cell))
-                            .is_some_and(|b| b.intersects(&buffered))
-                    });
-                    if meets {
-                        units.entry(Unit::Cell(cell)).or_default().add(s);
-                    }
-                    return;
-                }
+        let group_above = (z < plan.points_max_zoom).then_some(u64::from(plan.group_points_above));
+        // The public, or an agent who sees every record precisely, unfiltered or filtered
+        // by taxa: blurred areas' counts from the day index, points from the point order.
+        let fast = match (tile_source(ctx, req, plan), square, view.index()) {
+            (TileSource::PointOrder, Some(sq), Some(i)) => {
+                let t = match req.caller {
+                    Caller::Public => Some(&i.tallies),
+                    Caller::Agent { .. } => i.tallies_all_precise.as_ref(),
+                };
+                t.zip(Some(sq))
             }
-            match (&s.area, s.position) {
-                (DiffusionArea::Precise, Some(p)) => {
-                    if buffered.contains(p) {
-                        let (x, y) = lonlat_to_tile_pixel(p[0], p[1], req.tile, EXTENT);
-                        rows.push(PointRow { xy: [x, y], s: *s });
-                    }
-                }
-                (area, _) => {
-                    let meets = *area_meets.entry(*area).or_insert_with(|| {
-                        ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
-                    });
-                    if meets {
-                        blurred.entry(*area).or_default().add(s);
-                    }
-                }
+            _ => None,
+        };
+        if let Some((t, sq)) = fast {
+            blurred_tallies.extend(t.areas.meeting(&buffered, req.filter.taxa.as_ref()));
+            if let Some(p) = view.tile_points(sq, group_above) {
+                points = Some(p);
             }
-        });
+        } else {
+            // Aggregating: wide enough to hold every cell meeting the tile (a cell is drawn
+            // with all its records). Otherwise each record's own area must meet the tile,
+            // and points must be found in the whole square.
+            let scan = match (aggregate, square) {
+                (Some(size), _) => {
+                    let (dx, dy) = (
+                        0.025 * size.metres() / 1000.0,
+                        0.015 * size.metres() / 1000.0,
+                    );
+                    BBox {
+                        min: [buffered.min[0] - dx, buffered.min[1] - dy],
+                        max: [buffered.max[0] + dx, buffered.max[1] + dy],
+                    }
+                }
+                (None, Some(sq)) => buffered.union(&square_lonlat(sq)),
+                (None, None) => buffered,
+            };
+            let mut cell_meets: BTreeMap<Cell, bool> = BTreeMap::new();
+            // Whether a diffusion area meets the tile, once per area: a cell's box costs a
+            // Lambert-93 inverse projection, and a dense tile has tens of thousands of
+            // records in a few dozen areas.
+            let mut area_meets: BTreeMap<DiffusionArea, bool> = BTreeMap::new();
+            let mut quantized: Vec<([u32; 2], Shown<'_>)> = Vec::new();
+            view.for_each_in(&scan, |s| {
+                if let Some(size) = aggregate {
+                    if let Some(cell) = s.cell_unit(size) {
+                        let meets = *cell_meets.entry(cell).or_insert_with(|| {
+                            ctx.area_bbox(&DiffusionArea::Cell(cell))
+                                .is_some_and(|b| b.intersects(&buffered))
+                        });
+                        if meets {
+                            units.entry(Unit::Cell(cell)).or_default().add(s);
+                        }
+                        return;
+                    }
+                }
+                match (&s.area, s.position, square) {
+                    (DiffusionArea::Precise, Some(p), Some(sq)) => {
+                        let q = quantize(p[0], p[1]);
+                        if sq.cell_index(q).is_some() {
+                            quantized.push((q, *s));
+                        }
+                    }
+                    (DiffusionArea::Precise, Some(p), None) => {
+                        if buffered.contains(p) {
+                            let (x, y) = lonlat_to_tile_pixel(p[0], p[1], req.tile, EXTENT);
+                            rows.push(PointRow { xy: [x, y], s: *s });
+                        }
+                    }
+                    (area, _, _) => {
+                        let meets = *area_meets.entry(*area).or_insert_with(|| {
+                            ctx.area_bbox(area).is_some_and(|b| b.intersects(&buffered))
+                        });
+                        if meets {
+                            blurred.entry(*area).or_default().add(s);
+                        }
+                    }
+                }
+            });
+            if let Some(sq) = square.filter(|_| aggregate.is_none()) {
+                points = Some(group_rows(sq, quantized, group_above));
+            }
+        }
     }
 
     let project = |p: [f64; 2]| {
@@ -488,29 +550,35 @@ pub fn render(
         );
     }
 
-    // Dense tiles below `points_max_zoom`: points sharing a group cell become one group
-    // feature; the rest stay points. `rows` holds only records this caller sees precisely,
-    // so a group counts nothing else.
-    let (single, groups) =
-        if z < plan.points_max_zoom && rows.len() > plan.group_points_above as usize {
-            let layer = enc.layer(LAYER_OBSERVATIONS);
-            let (single, groups) = group_points(&rows, req.tile, |xy| layer.keeps_point(xy));
-            (Some(single), groups)
-        } else {
-            (None, Vec::new())
-        };
-    // Single points: their text read from the store here, in record order (reading it
-    // after sorting waited on a cache miss per field), and only for them (a grouped
+    // Points up to z20 drawn at their quantized position; dense tiles below
+    // `points_max_zoom` come with point groups (see `access::points`), which count only
+    // records this caller sees precisely.
+    let mut groups: Vec<PointGroup> = Vec::new();
+    if let (Some(p), Some(sq)) = (points, TileSquare::new(req.tile)) {
+        rows.extend(
+            p.single
+                .into_iter()
+                .map(|(q, s)| PointRow { xy: sq.units(q), s }),
+        );
+        groups = p
+            .groups
+            .iter()
+            .map(|g| PointGroup {
+                id: stable_id("group", &format!("{}/{}/{}", z, g.world[0], g.world[1])),
+                xy: sq.mean_units(g.sum, g.observations),
+                observations: g.observations,
+                cd_ref: g.cd_ref,
+                level: g.level.map_or("mixed", |l| l.code()),
+            })
+            .collect();
+        groups.sort_unstable_by_key(|g| (g.id, g.xy[0] as i64, g.xy[1] as i64));
+    }
+    // Single points: their text read from the store here, in the order gathered (reading
+    // it after sorting waited on a cache miss per field), and only for them (a grouped
     // point's is never needed).
     let texts: Vec<(&str, PointText<'_>)> = rows
         .iter()
-        .enumerate()
-        .filter(|(i, _)| {
-            single
-                .as_ref()
-                .is_none_or(|s| s.get(*i).copied().unwrap_or(false))
-        })
-        .filter_map(|(_, r)| {
+        .filter_map(|r| {
             let text = PointText {
                 xy: r.xy,
                 name: r.s.nom_cite(),
@@ -674,8 +742,9 @@ fn add_points(
 /// Side, in tile units (of [`EXTENT`]), of the square cells points are grouped in: 64 per
 /// tile side, aligned on the world grid of the zoom so that neighbouring tiles agree on
 /// the cells of their shared buffer.
-pub const GROUP_CELL: i64 = 64;
-const _: () = assert!(BUFFER as i64 % GROUP_CELL == 0 && EXTENT as i64 % GROUP_CELL == 0);
+pub const GROUP_CELL: i64 = GROUP_CELL_UNITS;
+// The quantized square is this tile and buffer, its cells these groups.
+const _: () = assert!(BUFFER as i64 == GROUP_CELL && EXTENT as i64 == TILE_UNITS);
 
 /// Two or more precise points of one group cell, drawn as one feature.
 struct PointGroup {
@@ -690,92 +759,19 @@ struct PointGroup {
     level: &'static str,
 }
 
-/// Splits `rows` into single points (`single[i]`: row `i` is alone in its cell) and groups
-/// of two or more, sorted by id. A row `keeps` rejects (outside the tile and its buffer) is
-/// in neither, as [`add_points`] would drop it. Positions are rounded to tile units first,
-/// as the encoder writes them, so a group's mean does not depend on the order of rows.
-fn group_points(
-    rows: &[PointRow<'_>],
-    tile: TileId,
-    keeps: impl Fn([f64; 2]) -> bool,
-) -> (Vec<bool>, Vec<PointGroup>) {
-    struct Acc {
-        n: u64,
-        sum: [i64; 2],
-        first: u32,
-        cd_ref: u32,
-        same_taxon: bool,
-        level: crate::sensitivity::SensiNiveau,
-        same_level: bool,
+/// The lon/lat box of a tile's quantized square, with a margin of about 1 cm.
+fn square_lonlat(sq: TileSquare) -> BBox {
+    use crate::geo::webmercator::{inverse, HALF_WORLD};
+    let [x0, y0, x1, y1] = sq.bounds();
+    let step = 2.0 * HALF_WORLD / 4_294_967_296.0;
+    let metres = |v: i64| v as f64 * step - HALF_WORLD;
+    let (west, north) = inverse(metres(x0), -metres(y0));
+    let (east, south) = inverse(metres(x1), -metres(y1));
+    let m = 1e-7;
+    BBox {
+        min: [west - m, south - m],
+        max: [east + m, north + m],
     }
-    let buffer = i64::from(BUFFER);
-    // Cells per side, the buffer included up to its closed far edge
-    // ([-BUFFER, EXTENT + BUFFER], as the encoder keeps points): a flat grid, indexed
-    // without hashing.
-    let side = (i64::from(EXTENT) + 2 * buffer) / GROUP_CELL + 1;
-    let mut cells: Vec<Option<Acc>> = Vec::new();
-    cells.resize_with((side * side) as usize, || None);
-    for (i, r) in rows.iter().enumerate() {
-        if !keeps(r.xy) {
-            continue;
-        }
-        let q = [r.xy[0].round() as i64, r.xy[1].round() as i64];
-        // Cell 0 starts at -BUFFER: with BUFFER a multiple of GROUP_CELL the cells stay
-        // world-aligned.
-        let (cx, cy) = (
-            ((q[0] + buffer).div_euclid(GROUP_CELL)).clamp(0, side - 1),
-            ((q[1] + buffer).div_euclid(GROUP_CELL)).clamp(0, side - 1),
-        );
-        let (cd_ref, level) = (r.s.cd_ref, r.s.level);
-        let acc = cells[(cy * side + cx) as usize].get_or_insert(Acc {
-            n: 0,
-            sum: [0, 0],
-            first: i as u32,
-            cd_ref,
-            same_taxon: true,
-            level,
-            same_level: true,
-        });
-        acc.n += 1;
-        acc.sum[0] += q[0];
-        acc.sum[1] += q[1];
-        acc.same_taxon &= acc.cd_ref == cd_ref;
-        acc.same_level &= acc.level == level;
-    }
-    let mut single = vec![false; rows.len()];
-    let per_tile = i64::from(EXTENT) / GROUP_CELL;
-    let mut groups = Vec::new();
-    for (k, acc) in cells.into_iter().enumerate() {
-        let Some(acc) = acc else { continue };
-        let (cx, cy) = (k as i64 % side, k as i64 / side);
-        if acc.n == 1 {
-            if let Some(s) = single.get_mut(acc.first as usize) {
-                *s = true;
-            }
-            continue;
-        }
-        let world = [
-            i64::from(tile.x()) * per_tile + cx - buffer / GROUP_CELL,
-            i64::from(tile.y()) * per_tile + cy - buffer / GROUP_CELL,
-        ];
-        let n = acc.n as f64;
-        groups.push(PointGroup {
-            id: stable_id("group", &format!("{}/{}/{}", tile.z(), world[0], world[1])),
-            xy: [
-                (acc.sum[0] as f64 / n).round(),
-                (acc.sum[1] as f64 / n).round(),
-            ],
-            observations: acc.n,
-            cd_ref: acc.same_taxon.then_some(acc.cd_ref),
-            level: if acc.same_level {
-                acc.level.code()
-            } else {
-                "mixed"
-            },
-        });
-    }
-    groups.sort_unstable_by_key(|g| (g.id, g.xy[0] as i64, g.xy[1] as i64));
-    (single, groups)
 }
 
 /// Writes point groups after the single points: `observations` and, when uniform,

@@ -230,6 +230,30 @@ pub fn render_tile_with(
     index: Option<&DayIndex>,
     plan: &ZoomPlan,
 ) -> Vec<u8> {
+    with_request(
+        l,
+        policy,
+        caller,
+        filter,
+        t,
+        aggregate,
+        index,
+        |ctx, req| render(ctx, req, plan, &mut TileEncoder::new(EXTENT, BUFFER)),
+    )
+}
+
+/// Runs `f` with the context and request [`render_tile_with`] renders from.
+#[allow(clippy::too_many_arguments)]
+pub fn with_request<T>(
+    l: &Loaded,
+    policy: PublicPolicy,
+    caller: &Caller,
+    filter: &RecordFilter,
+    t: TileId,
+    aggregate: AggregateMode,
+    index: Option<&DayIndex>,
+    f: impl FnOnce(&AccessContext<'_>, &TileRequest<'_>) -> T,
+) -> T {
     let ctx =
         AccessContext::new(&l.store, &l.areas, &l.taxonomy, policy, &l.cells).with_index(index);
     let req = TileRequest {
@@ -239,7 +263,7 @@ pub fn render_tile_with(
         today: Day::today(),
         aggregate,
     };
-    render(&ctx, &req, plan, &mut TileEncoder::new(EXTENT, BUFFER))
+    f(&ctx, &req)
 }
 
 /// Synthetic input with declared levels on some rows (so every kind of area occurs).

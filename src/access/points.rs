@@ -1,0 +1,469 @@
+//! The precise points of one tile, for the observation layer: every point this caller sees
+//! precisely in the tile's square ([`TileSquare`]), or — past a count — the same points
+//! grouped by world cell, with the lone ones whole.
+//!
+//! Two ways to the same answer. [`GroupGrid`] groups rows the view handed out as
+//! [`Shown`] (the scan, any caller and filter). [`AccessView::tile_points`] reads the
+//! segments' point order (records sorted by Z-order of their quantized position, see
+//! `store::segment`) with the day index's one byte per entry: for the public, and for an
+//! agent who sees every record precisely, unfiltered or filtered by taxa, a dense tile
+//! then costs a sequential read of its points instead of a decision per record.
+//! `tests/fast_path_equivalence.rs` checks the two give the same tiles.
+
+use super::diffusion::{grant_covers_every_record, Precision};
+use super::index::{precision_code, DayIndex};
+use super::rights::Caller;
+use super::view::{AccessView, RecordFilter, Shown};
+use crate::geo::quantized::{morton, TileSquare, GRID_SIDE};
+use crate::sensitivity::SensiNiveau;
+use std::ops::Range;
+
+/// One group cell while points are added.
+#[derive(Clone, Copy, Debug)]
+struct CellAcc<M> {
+    n: u64,
+    sum: [u64; 2],
+    /// The first member: the whole point when it stays alone.
+    first: (M, [u32; 2]),
+    cd_ref: u32,
+    same_taxon: bool,
+    level: SensiNiveau,
+    same_level: bool,
+}
+
+/// Two or more precise points of one group cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupCell {
+    /// The cell on the zoom's world grid of group cells.
+    pub world: [i64; 2],
+    pub observations: u64,
+    /// Sum of the members' quantized positions (their mean is [`TileSquare::mean_units`]).
+    pub sum: [u64; 2],
+    /// The members' taxon, when they all share it.
+    pub cd_ref: Option<u32>,
+    /// The members' sensitivity level, when they all share it.
+    pub level: Option<SensiNiveau>,
+}
+
+/// Precise points per group cell of a tile's square (a flat grid, indexed without hashing).
+pub struct GroupGrid<M> {
+    square: TileSquare,
+    cells: Vec<Option<CellAcc<M>>>,
+    count: u64,
+}
+
+impl<M: Copy> GroupGrid<M> {
+    pub fn new(square: TileSquare) -> Self {
+        let mut cells = Vec::new();
+        cells.resize_with((GRID_SIDE * GRID_SIDE) as usize, || None);
+        GroupGrid {
+            square,
+            cells,
+            count: 0,
+        }
+    }
+
+    /// Adds a point; false (and nothing added) when it lies outside the square.
+    pub fn add(&mut self, q: [u32; 2], cd_ref: u32, level: SensiNiveau, member: M) -> bool {
+        let Some(k) = self.square.cell_index(q) else {
+            return false;
+        };
+        self.add_at(k, q, cd_ref, level, member);
+        true
+    }
+
+    fn add_at(&mut self, k: usize, q: [u32; 2], cd_ref: u32, level: SensiNiveau, member: M) {
+        self.count += 1;
+        let Some(slot) = self.cells.get_mut(k) else {
+            return;
+        };
+        let acc = slot.get_or_insert(CellAcc {
+            n: 0,
+            sum: [0, 0],
+            first: (member, q),
+            cd_ref,
+            same_taxon: true,
+            level,
+            same_level: true,
+        });
+        acc.n += 1;
+        acc.sum[0] += u64::from(q[0]);
+        acc.sum[1] += u64::from(q[1]);
+        acc.same_taxon &= acc.cd_ref == cd_ref;
+        acc.same_level &= acc.level == level;
+    }
+
+    /// Points added (inside the square).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The cells of two or more points, and the lone points (member and position), both
+    /// in cell order.
+    pub fn finish(self) -> (Vec<GroupCell>, Vec<(M, [u32; 2])>) {
+        let mut groups = Vec::new();
+        let mut single = Vec::new();
+        for (k, acc) in self.cells.into_iter().enumerate() {
+            let Some(acc) = acc else { continue };
+            if acc.n == 1 {
+                single.push(acc.first);
+                continue;
+            }
+            groups.push(GroupCell {
+                world: self.square.world_cell_of_index(k),
+                observations: acc.n,
+                sum: acc.sum,
+                cd_ref: acc.same_taxon.then_some(acc.cd_ref),
+                level: acc.same_level.then_some(acc.level),
+            });
+        }
+        (groups, single)
+    }
+}
+
+/// A tile's precise points: drawn one by one, or grouped past a count.
+pub struct TilePoints<'a> {
+    /// Each point drawn on its own: every point of the square, or when grouped the lone
+    /// ones. With its quantized position.
+    pub single: Vec<([u32; 2], Shown<'a>)>,
+    /// Cells of two or more points (empty unless grouped).
+    pub groups: Vec<GroupCell>,
+}
+
+/// Groups `rows` (precise points this caller sees, positions quantized) when there are
+/// more than `group_above` of them in the square; rows outside the square are dropped.
+pub fn group_rows<'a>(
+    square: TileSquare,
+    rows: Vec<([u32; 2], Shown<'a>)>,
+    group_above: Option<u64>,
+) -> TilePoints<'a> {
+    let inside: Vec<([u32; 2], Shown<'a>)> = rows
+        .into_iter()
+        .filter(|(q, _)| square.cell_index(*q).is_some())
+        .collect();
+    if group_above.is_none_or(|cap| inside.len() as u64 <= cap) {
+        return TilePoints {
+            single: inside,
+            groups: Vec::new(),
+        };
+    }
+    let mut grid = GroupGrid::new(square);
+    for (i, (q, s)) in inside.iter().enumerate() {
+        grid.add(*q, s.cd_ref, s.level, i);
+    }
+    let (groups, lone) = grid.finish();
+    let single = lone
+        .into_iter()
+        .filter_map(|(i, q)| inside.get(i).map(|(_, s)| (q, *s)))
+        .collect();
+    TilePoints { single, groups }
+}
+
+/// Whose precise points a point-order read gathers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PointClass {
+    /// Records the public sees precisely.
+    Public,
+    /// Every live record (an agent with a grant covering every record).
+    All,
+}
+
+/// High nibble of a point-order code for a dead record.
+pub const DEAD_LEVEL: u8 = 15;
+
+/// One point-order entry's byte in the day index: the record's public precision code
+/// (low nibble) and its level's position in [`SensiNiveau::ALL`] that day (high nibble,
+/// [`DEAD_LEVEL`] for a deleted record).
+pub fn point_code(public: u8, level: Option<SensiNiveau>) -> u8 {
+    let slot = level
+        .and_then(|l| SensiNiveau::ALL.iter().position(|x| *x == l))
+        .map_or(DEAD_LEVEL, |p| p as u8);
+    (public & 15) | (slot << 4)
+}
+
+impl<'a> AccessView<'_, 'a> {
+    /// Whose points the point order serves for this view, when it can: a day index for
+    /// this day, a filter on taxa alone (or none), and a caller who is the public or sees
+    /// every record precisely.
+    fn point_class(&self) -> Option<(PointClass, &'a DayIndex)> {
+        let index = self.index()?;
+        let taxa_only = RecordFilter {
+            taxa: None,
+            ..self.filter.clone()
+        } == RecordFilter::default();
+        if !taxa_only {
+            return None;
+        }
+        let class = match self.caller {
+            Caller::Public => PointClass::Public,
+            Caller::Agent { grants, .. } if grants.iter().any(grant_covers_every_record) => {
+                PointClass::All
+            }
+            Caller::Agent { .. } => return None,
+        };
+        Some((class, index))
+    }
+
+    /// Whether [`AccessView::tile_points`] reads the point order for this view.
+    pub fn has_point_order(&self) -> bool {
+        self.point_class().is_some()
+    }
+
+    /// The precise points of `square` read from the point order, grouped when there are
+    /// more than `group_above`; None when this view cannot use it (see
+    /// [`AccessView::has_point_order`]): the caller then scans.
+    pub fn tile_points(
+        &self,
+        square: TileSquare,
+        group_above: Option<u64>,
+    ) -> Option<TilePoints<'a>> {
+        let (class, index) = self.point_class()?;
+        let store = self.ctx.store;
+        let precise = precision_code(Precision::Precise);
+        let taxa: Option<Vec<u32>> = self
+            .filter
+            .taxa
+            .as_ref()
+            .map(|t| t.iter().copied().collect());
+        let mut grid: GroupGrid<(u32, u32)> = GroupGrid::new(square);
+        // Every point, until there are too many to draw one by one.
+        let mut each: Option<Vec<(u32, u32, [u32; 2])>> = Some(Vec::new());
+        let mut ranges = Vec::new();
+        for (si, seg) in store.segments().iter().enumerate() {
+            let codes = &index.segments.get(si)?.points;
+            let (xs, ys, recs, cds) = (
+                seg.point_x(),
+                seg.point_y(),
+                seg.point_record(),
+                seg.point_cd_ref(),
+            );
+            ranges.clear();
+            square_ranges(xs, ys, square, &mut ranges);
+            for i in ranges.iter().cloned().flatten() {
+                let code = codes
+                    .get(i)
+                    .copied()
+                    .unwrap_or(precision_code(Precision::Hidden));
+                let slot = code >> 4;
+                let seen = match class {
+                    PointClass::Public => code & 15 == precise,
+                    PointClass::All => slot != DEAD_LEVEL,
+                };
+                if !seen {
+                    continue;
+                }
+                let cd_ref = cds[i];
+                if let Some(t) = &taxa {
+                    if t.binary_search(&cd_ref).is_err() {
+                        continue;
+                    }
+                }
+                let q = [xs[i], ys[i]];
+                let Some(k) = square.cell_index(q) else {
+                    continue;
+                };
+                let level = SensiNiveau::ALL
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(SensiNiveau::N4);
+                let member = (si as u32, recs[i]);
+                grid.add_at(k, q, cd_ref, level, member);
+                if let Some(e) = &mut each {
+                    e.push((member.0, member.1, q));
+                    if group_above.is_some_and(|cap| e.len() as u64 > cap) {
+                        each = None;
+                    }
+                }
+            }
+        }
+        // The lone points, or all of them, as the view hands out any record: through the
+        // one decision (and with the same answer as the byte above, or not at all).
+        let shown = |(si, r, q): (u32, u32, [u32; 2])| {
+            let code = index
+                .segments
+                .get(si as usize)?
+                .public
+                .get(r as usize)
+                .copied();
+            let s = self.shown_precise(si as usize, r as usize, code)?;
+            Some((q, s))
+        };
+        Some(match each {
+            Some(all) => TilePoints {
+                single: all.into_iter().filter_map(shown).collect(),
+                groups: Vec::new(),
+            },
+            None => {
+                let (groups, lone) = grid.finish();
+                TilePoints {
+                    single: lone
+                        .into_iter()
+                        .filter_map(|((si, r), q)| shown((si, r, q)))
+                        .collect(),
+                    groups,
+                }
+            }
+        })
+    }
+}
+
+/// The runs of the point order (`xs`, `ys`, sorted by [`morton`]) that hold the points of
+/// `square`: quadtree nodes met by it, down to its group cells or to runs of 64 entries.
+/// A run may hold points outside the square; none of the square's is missed.
+fn square_ranges(xs: &[u32], ys: &[u32], square: TileSquare, out: &mut Vec<Range<usize>>) {
+    let [x0, y0, x1, y1] = square.bounds();
+    let limit = 1i64 << 32;
+    let b = [x0.max(0), y0.max(0), x1.min(limit), y1.min(limit)];
+    if b[0] >= b[2] || b[1] >= b[3] {
+        return;
+    }
+    let max_level = 32 - square.cell_shift();
+    let key = |i: usize| morton([xs[i], ys[i]]);
+    descend(
+        &key,
+        0,
+        [0, 0],
+        0..xs.len().min(ys.len()),
+        b,
+        max_level,
+        out,
+    );
+}
+
+fn descend(
+    key: &dyn Fn(usize) -> u64,
+    level: u32,
+    node: [i64; 2],
+    run: Range<usize>,
+    b: [i64; 4],
+    max_level: u32,
+    out: &mut Vec<Range<usize>>,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let shift = 32 - level;
+    let (nx0, ny0) = (node[0] << shift, node[1] << shift);
+    let side = 1i64 << shift;
+    if nx0 >= b[2] || nx0 + side <= b[0] || ny0 >= b[3] || ny0 + side <= b[1] {
+        return;
+    }
+    let inside = nx0 >= b[0] && nx0 + side <= b[2] && ny0 >= b[1] && ny0 + side <= b[3];
+    if inside || level >= max_level || run.len() <= 64 {
+        out.push(run);
+        return;
+    }
+    // Children in key order: (x0, y0), (x1, y0), (x0, y1), (x1, y1).
+    let child_shift = 2 * (shift - 1);
+    let base = u128::from(key(run.start)) >> (2 * shift) << (2 * shift);
+    let mut start = run.start;
+    for c in 0..4u32 {
+        let end = if c == 3 {
+            run.end
+        } else {
+            let limit = base + (u128::from(c + 1) << child_shift);
+            start + partition(start..run.end, |i| u128::from(key(i)) < limit)
+        };
+        let child = [
+            node[0] * 2 + i64::from(c & 1),
+            node[1] * 2 + i64::from(c >> 1),
+        ];
+        descend(key, level + 1, child, start..end, b, max_level, out);
+        start = end;
+    }
+}
+
+/// The number of leading indexes of `run` for which `below` holds (it holds for a prefix).
+fn partition(run: Range<usize>, below: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (run.start, run.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if below(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo - run.start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::quantized::quantize;
+    use crate::geo::TileId;
+    use rand::{Rng, SeedableRng};
+
+    /// The runs hold every point of the square (checked by testing each point of a random,
+    /// clustered set against the square directly).
+    #[test]
+    fn square_ranges_miss_no_point_of_the_square() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let tile = TileId::new(12, 2094, 1463).unwrap();
+        let b = tile.bounds_lonlat();
+        let (w, h) = (b.max[0] - b.min[0], b.max[1] - b.min[1]);
+        let mut pts: Vec<[u32; 2]> = (0..20_000)
+            .map(|i| {
+                // Half clustered on the tile's edges and corners, half spread around it.
+                let (fx, fy) = if i % 2 == 0 {
+                    (
+                        f64::from(rng.gen_range(0..3)) * 0.5 + rng.gen_range(-0.02..0.02),
+                        f64::from(rng.gen_range(0..3)) * 0.5 + rng.gen_range(-0.02..0.02),
+                    )
+                } else {
+                    (rng.gen_range(-1.0..2.0), rng.gen_range(-1.0..2.0))
+                };
+                quantize(b.min[0] + fx * w, b.min[1] + fy * h)
+            })
+            .collect();
+        pts.sort_by_key(|q| morton(*q));
+        let xs: Vec<u32> = pts.iter().map(|q| q[0]).collect();
+        let ys: Vec<u32> = pts.iter().map(|q| q[1]).collect();
+        let sq = TileSquare::new(tile).unwrap();
+        let mut runs = Vec::new();
+        square_ranges(&xs, &ys, sq, &mut runs);
+        let mut covered = vec![false; pts.len()];
+        for r in &runs {
+            for i in r.clone() {
+                assert!(!covered[i], "entry {i} in two runs");
+                covered[i] = true;
+            }
+        }
+        let [x0, y0, x1, y1] = sq.bounds();
+        let mut inside = 0;
+        for (i, q) in pts.iter().enumerate() {
+            let (x, y) = (i64::from(q[0]), i64::from(q[1]));
+            if x >= x0 && x < x1 && y >= y0 && y < y1 {
+                inside += 1;
+                assert!(covered[i], "point {q:?} of the square missed");
+            }
+        }
+        assert!(inside > 5_000, "{inside}");
+        // And the runs do not read the whole set.
+        assert!(covered.iter().filter(|c| **c).count() < pts.len() * 3 / 4);
+    }
+
+    #[test]
+    fn a_grid_groups_by_cell_and_keeps_lone_points_whole() {
+        let tile = TileId::new(10, 525, 364).unwrap();
+        let sq = TileSquare::new(tile).unwrap();
+        let [x0, y0, _, _] = sq.bounds();
+        let cell = 1i64 << sq.cell_shift();
+        let at =
+            |cx: i64, cy: i64, dx: i64| [(x0 + cx * cell + dx) as u32, (y0 + cy * cell) as u32];
+        let mut g = GroupGrid::new(sq);
+        assert!(g.add(at(1, 1, 0), 7, SensiNiveau::N0, 'a'));
+        assert!(g.add(at(1, 1, 10), 7, SensiNiveau::N1, 'b'));
+        assert!(g.add(at(5, 2, 3), 9, SensiNiveau::N0, 'c'));
+        assert!(!g.add([(x0 - 1) as u32, y0 as u32], 9, SensiNiveau::N0, 'd'));
+        assert_eq!(g.count(), 3);
+        let (groups, single) = g.finish();
+        assert_eq!(single, vec![('c', at(5, 2, 3))]);
+        assert_eq!(groups.len(), 1);
+        let first = sq.world_cell_of_index(0);
+        assert_eq!(groups[0].world, [first[0] + 1, first[1] + 1]);
+        assert_eq!(groups[0].observations, 2);
+        assert_eq!(groups[0].cd_ref, Some(7));
+        assert_eq!(groups[0].level, None);
+    }
+}
