@@ -41,16 +41,8 @@ cargo build --release --quiet --example static_tiles
 static_port=${STATIC_PORT:-8092}
 # An agent token (HS256, the secret of the bench config) whose grant covers everything.
 secret=bench-secret-of-at-least-32-bytes-0123456789
-agent_token=$(python3 - "$secret" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": "bench-agent", "exp": int(time.time()) + 86400,
-                       "grants": [{"max_sensitivity": 4}]}).encode())
-sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
-PY
-)
+agent_token=$(python3 benches/agent_token.py "$secret")
+. benches/bench_config.sh
 
 log "(b) data: $n records"
 csv=$out/synth-$n.csv
@@ -70,21 +62,7 @@ wait_http() {
   echo "no answer from $1" >&2; return 1
 }
 start_flou() { # $1 = cache_mb
-  cat >"$out/flou-bench-$1.toml" <<TOML
-bind = "127.0.0.1:$flou_port"
-store = "$store"
-[public]
-min_precision = "precise"
-[auth]
-algorithm = "HS256"
-secret = "$secret"
-[tiles]
-cache_mb = $1
-[reload]
-poll_ms = 0
-[log]
-level = "warn"   # no line per request: millions of them at cached speeds
-TOML
+  bench_toml "$flou_port" "$store" "$1" "$secret" >"$out/flou-bench-$1.toml"
   "$flou" serve --config "$out/flou-bench-$1.toml" >"$out/flou-serve.log" 2>&1 &
   flou_pid=$!
   pids+=("$flou_pid")
