@@ -14,20 +14,21 @@ use super::diffusion::{grant_covers_every_record, Precision};
 use super::index::{precision_code, DayIndex};
 use super::rights::Caller;
 use super::view::{AccessView, RecordFilter, Shown};
-use crate::geo::quantized::{morton, TileSquare, GRID_SIDE};
+use crate::geo::quantized::{morton, CellLocator, TileSquare, GRID_SIDE};
 use crate::sensitivity::SensiNiveau;
 use std::ops::Range;
 
-/// One group cell while points are added.
-#[derive(Clone, Copy, Debug)]
+/// One group cell while points are added (`n == 0`: no point yet).
+#[derive(Clone, Copy, Debug, Default)]
 struct CellAcc<M> {
     n: u64,
     sum: [u64; 2],
     /// The first member: the whole point when it stays alone.
     first: (M, [u32; 2]),
     cd_ref: u32,
+    /// Position of the first member's level in [`SensiNiveau::ALL`].
+    level: u8,
     same_taxon: bool,
-    level: SensiNiveau,
     same_level: bool,
 }
 
@@ -48,17 +49,23 @@ pub struct GroupCell {
 /// Precise points per group cell of a tile's square (a flat grid, indexed without hashing).
 pub struct GroupGrid<M> {
     square: TileSquare,
-    cells: Vec<Option<CellAcc<M>>>,
+    cells: Vec<CellAcc<M>>,
     count: u64,
 }
 
-impl<M: Copy> GroupGrid<M> {
+/// A level's slot in [`SensiNiveau::ALL`] (the point order's high nibble).
+fn level_slot(level: SensiNiveau) -> u8 {
+    SensiNiveau::ALL
+        .iter()
+        .position(|x| *x == level)
+        .map_or(DEAD_LEVEL, |p| p as u8)
+}
+
+impl<M: Copy + Default> GroupGrid<M> {
     pub fn new(square: TileSquare) -> Self {
-        let mut cells = Vec::new();
-        cells.resize_with((GRID_SIDE * GRID_SIDE) as usize, || None);
         GroupGrid {
             square,
-            cells,
+            cells: vec![CellAcc::default(); (GRID_SIDE * GRID_SIDE) as usize],
             count: 0,
         }
     }
@@ -68,24 +75,27 @@ impl<M: Copy> GroupGrid<M> {
         let Some(k) = self.square.cell_index(q) else {
             return false;
         };
-        self.add_at(k, q, cd_ref, level, member);
+        self.add_at(k, q, cd_ref, level_slot(level), member);
         true
     }
 
-    fn add_at(&mut self, k: usize, q: [u32; 2], cd_ref: u32, level: SensiNiveau, member: M) {
+    #[inline]
+    fn add_at(&mut self, k: usize, q: [u32; 2], cd_ref: u32, level: u8, member: M) {
         self.count += 1;
-        let Some(slot) = self.cells.get_mut(k) else {
+        let Some(acc) = self.cells.get_mut(k) else {
             return;
         };
-        let acc = slot.get_or_insert(CellAcc {
-            n: 0,
-            sum: [0, 0],
-            first: (member, q),
-            cd_ref,
-            same_taxon: true,
-            level,
-            same_level: true,
-        });
+        if acc.n == 0 {
+            *acc = CellAcc {
+                n: 0,
+                sum: [0, 0],
+                first: (member, q),
+                cd_ref,
+                level,
+                same_taxon: true,
+                same_level: true,
+            };
+        }
         acc.n += 1;
         acc.sum[0] += u64::from(q[0]);
         acc.sum[1] += u64::from(q[1]);
@@ -104,7 +114,9 @@ impl<M: Copy> GroupGrid<M> {
         let mut groups = Vec::new();
         let mut single = Vec::new();
         for (k, acc) in self.cells.into_iter().enumerate() {
-            let Some(acc) = acc else { continue };
+            if acc.n == 0 {
+                continue;
+            }
             if acc.n == 1 {
                 single.push(acc.first);
                 continue;
@@ -114,7 +126,10 @@ impl<M: Copy> GroupGrid<M> {
                 observations: acc.n,
                 sum: acc.sum,
                 cd_ref: acc.same_taxon.then_some(acc.cd_ref),
-                level: acc.same_level.then_some(acc.level),
+                level: SensiNiveau::ALL
+                    .get(usize::from(acc.level))
+                    .copied()
+                    .filter(|_| acc.same_level),
             });
         }
         (groups, single)
@@ -166,6 +181,65 @@ enum PointClass {
     Public,
     /// Every live record (an agent with a grant covering every record).
     All,
+}
+
+/// One run of the point order: its entries' columns and day-index bytes, all of one length.
+struct RunColumns<'c> {
+    x: &'c [u32],
+    y: &'c [u32],
+    rec: &'c [u32],
+    cd: &'c [u32],
+    code: &'c [u8],
+}
+
+/// What a point-order read keeps of a run: points seen by the class, of the filter's taxa,
+/// inside the square. A dense tile reads ~10^5 entries, so this loop is kept tight (no
+/// bounds checks, the cell found by shifts).
+struct PointRead<'t> {
+    si: u32,
+    locate: CellLocator,
+    taxa: Option<&'t [u32]>,
+    group_above: Option<u64>,
+}
+
+impl PointRead<'_> {
+    #[inline(always)]
+    fn run(
+        &self,
+        run: &RunColumns<'_>,
+        seen: impl Fn(u8) -> bool,
+        grid: &mut GroupGrid<(u32, u32)>,
+        each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
+    ) {
+        let entries = run
+            .x
+            .iter()
+            .zip(run.y)
+            .zip(run.rec)
+            .zip(run.cd)
+            .zip(run.code);
+        for ((((&x, &y), &rec), &cd_ref), &code) in entries {
+            if let Some(t) = self.taxa {
+                if t.binary_search(&cd_ref).is_err() {
+                    continue;
+                }
+            }
+            if !seen(code) {
+                continue;
+            }
+            let q = [x, y];
+            let Some(k) = self.locate.index(q) else {
+                continue;
+            };
+            grid.add_at(k, q, cd_ref, code >> 4, (self.si, rec));
+            if let Some(e) = each {
+                e.push((self.si, rec, q));
+                if self.group_above.is_some_and(|cap| e.len() as u64 > cap) {
+                    *each = None;
+                }
+            }
+        }
+    }
 }
 
 /// High nibble of a point-order code for a dead record.
@@ -229,8 +303,9 @@ impl<'a> AccessView<'_, 'a> {
         // Every point, until there are too many to draw one by one.
         let mut each: Option<Vec<(u32, u32, [u32; 2])>> = Some(Vec::new());
         let mut ranges = Vec::new();
+        let locate = square.locator();
         for (si, seg) in store.segments().iter().enumerate() {
-            let codes = &index.segments.get(si)?.points;
+            let codes = index.segments.get(si)?.points.as_slice();
             let (xs, ys, recs, cds) = (
                 seg.point_x(),
                 seg.point_y(),
@@ -239,39 +314,36 @@ impl<'a> AccessView<'_, 'a> {
             );
             ranges.clear();
             square_ranges(xs, ys, square, &mut ranges);
-            for i in ranges.iter().cloned().flatten() {
-                let code = codes
-                    .get(i)
-                    .copied()
-                    .unwrap_or(precision_code(Precision::Hidden));
-                let slot = code >> 4;
-                let seen = match class {
-                    PointClass::Public => code & 15 == precise,
-                    PointClass::All => slot != DEAD_LEVEL,
-                };
-                if !seen {
+            let read = PointRead {
+                si: si as u32,
+                locate,
+                taxa: taxa.as_deref(),
+                group_above,
+            };
+            for r in &ranges {
+                // Every column holds one entry per point; the day index's too.
+                let (Some(x), Some(y), Some(rec), Some(cd), Some(code)) = (
+                    xs.get(r.clone()),
+                    ys.get(r.clone()),
+                    recs.get(r.clone()),
+                    cds.get(r.clone()),
+                    codes.get(r.clone()),
+                ) else {
                     continue;
-                }
-                let cd_ref = cds[i];
-                if let Some(t) = &taxa {
-                    if t.binary_search(&cd_ref).is_err() {
-                        continue;
+                };
+                let run = RunColumns {
+                    x,
+                    y,
+                    rec,
+                    cd,
+                    code,
+                };
+                match class {
+                    PointClass::Public => {
+                        read.run(&run, |c| c & 15 == precise, &mut grid, &mut each)
                     }
-                }
-                let q = [xs[i], ys[i]];
-                let Some(k) = square.cell_index(q) else {
-                    continue;
-                };
-                let level = SensiNiveau::ALL
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(SensiNiveau::N4);
-                let member = (si as u32, recs[i]);
-                grid.add_at(k, q, cd_ref, level, member);
-                if let Some(e) = &mut each {
-                    e.push((member.0, member.1, q));
-                    if group_above.is_some_and(|cap| e.len() as u64 > cap) {
-                        each = None;
+                    PointClass::All => {
+                        read.run(&run, |c| c >> 4 != DEAD_LEVEL, &mut grid, &mut each)
                     }
                 }
             }

@@ -72,7 +72,50 @@ pub struct Shown<'a> {
     record: usize,
 }
 
+/// One entry of a segment's dictionary of cited names or of datasets, its text read on
+/// demand: a tile that draws thousands of points memoizes their values by entry instead of
+/// reading (and checking) the same text for each.
+#[derive(Clone, Copy)]
+pub struct DictText<'a> {
+    segment: &'a Segment,
+    entry: u32,
+    datasets: bool,
+}
+
+impl<'a> DictText<'a> {
+    pub fn text(&self) -> &'a str {
+        if self.datasets {
+            self.segment.dataset_value(self.entry)
+        } else {
+            self.segment.nom_cite_value(self.entry)
+        }
+    }
+
+    /// Equal keys, equal texts: the segment (by address, alive for the borrow) and entry.
+    pub fn key(&self) -> (usize, u32) {
+        (std::ptr::from_ref(self.segment) as usize, self.entry)
+    }
+}
+
 impl<'a> Shown<'a> {
+    /// `nomCite`, as its dictionary entry.
+    pub fn nom_cite_entry(&self) -> DictText<'a> {
+        DictText {
+            segment: self.segment,
+            entry: self.segment.nom_cite()[self.record],
+            datasets: false,
+        }
+    }
+
+    /// The dataset, as its dictionary entry.
+    pub fn dataset_entry(&self) -> DictText<'a> {
+        DictText {
+            segment: self.segment,
+            entry: self.segment.dataset()[self.record],
+            datasets: true,
+        }
+    }
+
     /// `nomCite`.
     pub fn nom_cite(&self) -> &'a str {
         self.segment.nom_cite_text(self.record)
@@ -206,10 +249,7 @@ impl<'a> AccessContext<'a> {
             DiffusionArea::Commune(c) => Some(a.commune_bbox(*c as usize)),
             DiffusionArea::Departement(d) => Some(a.departement_bbox(*d as usize)),
             DiffusionArea::Cell(cell) => {
-                let mut b = BBox::EMPTY;
-                for p in cell.polygon_wgs84(2) {
-                    b.extend(p);
-                }
+                let b = self.store.world_shapes().cell_box(cell);
                 let m = 1e-4;
                 Some(BBox {
                     min: [b.min[0] - m, b.min[1] - m],

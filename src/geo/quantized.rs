@@ -77,6 +77,25 @@ pub struct TileSquare {
     unit_shift: u32,
 }
 
+/// Finds the group cell of a point in one tile's square (see [`TileSquare::locator`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CellLocator {
+    first: [i64; 2],
+    shift: u32,
+}
+
+impl CellLocator {
+    /// Index (row-major, [`GRID_SIDE`] per row) of `q`'s group cell in the square, or None
+    /// when `q` lies outside.
+    #[inline]
+    pub fn index(&self, q: [u32; 2]) -> Option<usize> {
+        let cx = i64::from(q[0] >> self.shift) - self.first[0];
+        let cy = i64::from(q[1] >> self.shift) - self.first[1];
+        ((0..GRID_SIDE).contains(&cx) && (0..GRID_SIDE).contains(&cy))
+            .then_some((cy * GRID_SIDE + cx) as usize)
+    }
+}
+
 impl TileSquare {
     /// None above [`QUANTIZED_MAX_ZOOM`].
     pub fn new(tile: TileId) -> Option<TileSquare> {
@@ -114,11 +133,16 @@ impl TileSquare {
     /// Index (row-major, [`GRID_SIDE`] per row) of `q`'s group cell in the square, or None
     /// when `q` lies outside.
     pub fn cell_index(&self, q: [u32; 2]) -> Option<usize> {
-        let [wx, wy] = self.world_cell(q);
-        let [fx, fy] = self.first_cell();
-        let (cx, cy) = (wx - fx, wy - fy);
-        ((0..GRID_SIDE).contains(&cx) && (0..GRID_SIDE).contains(&cy))
-            .then_some((cy * GRID_SIDE + cx) as usize)
+        self.locator().index(q)
+    }
+
+    /// [`TileSquare::cell_index`] with the square's origin worked out once, for loops over
+    /// many points.
+    pub fn locator(&self) -> CellLocator {
+        CellLocator {
+            first: self.first_cell(),
+            shift: self.cell_shift(),
+        }
     }
 
     /// The world cell of the square's cell `index`.

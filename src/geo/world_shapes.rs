@@ -96,6 +96,18 @@ struct CellShapes {
     columns: i32,
     rows: i32,
     vertices: Vec<[f64; 2]>,
+    /// Each cell's lon/lat box as [`cell_box_wgs84`] draws it: a tile meets thousands of
+    /// cells, each box otherwise 8 inverse projections.
+    boxes: Vec<BBox>,
+}
+
+/// The lon/lat box of `cell`'s outline with 2 points per edge (not yet widened).
+pub fn cell_box_wgs84(cell: &Cell) -> BBox {
+    let mut b = BBox::EMPTY;
+    for p in cell.polygon_wgs84(2) {
+        b.extend(p);
+    }
+    b
 }
 
 impl WorldShapes {
@@ -137,6 +149,7 @@ impl WorldShapes {
         if columns > 0 && rows > 0 && columns * rows <= 1 << 20 {
             let (columns, rows) = (columns as i32, rows as i32);
             let mut vertices = Vec::with_capacity((columns * rows) as usize * CELL_VERTICES);
+            let mut boxes = Vec::with_capacity((columns * rows) as usize);
             for n in n0..=n1 {
                 for e in e0..=e1 {
                     let cell = Cell {
@@ -149,6 +162,7 @@ impl WorldShapes {
                             .iter()
                             .map(mercator),
                     );
+                    boxes.push(cell_box_wgs84(&cell));
                 }
             }
             s.grid10 = CellShapes {
@@ -157,6 +171,7 @@ impl WorldShapes {
                 columns,
                 rows,
                 vertices,
+                boxes,
             };
         }
         s.vertices.shrink_to_fit();
@@ -186,9 +201,22 @@ impl WorldShapes {
         g.vertices.get(k..k + CELL_VERTICES)
     }
 
+    /// [`cell_box_wgs84`] of a 10 km cell over the areas, precomputed; computed for others.
+    pub fn cell_box(&self, cell: &Cell) -> BBox {
+        let g = &self.grid10;
+        let (c, r) = (cell.e - g.e0, cell.n - g.n0);
+        let known =
+            cell.size == GridSize::Km10 && (0..g.columns).contains(&c) && (0..g.rows).contains(&r);
+        known
+            .then(|| g.boxes.get((r * g.columns + c) as usize).copied())
+            .flatten()
+            .unwrap_or_else(|| cell_box_wgs84(cell))
+    }
+
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        16 * (self.vertices.capacity() + self.grid10.vertices.capacity())
+        32 * self.grid10.boxes.capacity()
+            + 16 * (self.vertices.capacity() + self.grid10.vertices.capacity())
             + 8 * (self.rings.capacity() + self.polygons.capacity() + self.areas.capacity())
     }
 }

@@ -20,7 +20,7 @@ use crate::access::diffusion::{grant_covers_every_record, DiffusionArea};
 use crate::access::index::{block_range, PublicTallies, Tally};
 use crate::access::points::{group_rows, TilePoints};
 use crate::access::view::block_of;
-use crate::access::view::{AccessContext, AccessView, RecordFilter, Shown};
+use crate::access::view::{AccessContext, AccessView, DictText, RecordFilter, Shown};
 use crate::access::Caller;
 use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
@@ -564,7 +564,7 @@ pub fn render(
             .groups
             .iter()
             .map(|g| PointGroup {
-                id: stable_id("group", &format!("{}/{}/{}", z, g.world[0], g.world[1])),
+                id: group_id(z, g.world),
                 xy: sq.mean_units(g.sum, g.observations),
                 observations: g.observations,
                 cd_ref: g.cd_ref,
@@ -581,8 +581,8 @@ pub fn render(
         .filter_map(|r| {
             let text = PointText {
                 xy: r.xy,
-                name: r.s.nom_cite(),
-                dataset: r.s.dataset(),
+                name: r.s.nom_cite_entry(),
+                dataset: r.s.dataset_entry(),
                 cd_ref: r.s.cd_ref,
                 date_debut: r.s.date_debut,
                 date_fin: r.s.date_fin,
@@ -640,8 +640,8 @@ struct PointRow<'a> {
 #[derive(Clone, Copy)]
 struct PointText<'a> {
     xy: [f64; 2],
-    name: &'a str,
-    dataset: &'a str,
+    name: DictText<'a>,
+    dataset: DictText<'a>,
     cd_ref: u32,
     date_debut: Day,
     date_fin: Day,
@@ -665,9 +665,16 @@ const TOKEN_DAY: u64 = 2 << 60;
 const TOKEN_NAME: u64 = 3 << 60;
 const TOKEN_DATASET: u64 = 4 << 60;
 const TOKEN_LEVEL: u64 = 5 << 60;
+const TOKEN_COUNT: u64 = 6 << 60;
+
+/// A memo token for a dictionary entry: its segment's address and its entry.
+fn dict_token(namespace: u64, t: DictText<'_>) -> (u64, u64) {
+    let (segment, entry) = t.key();
+    (namespace | u64::from(entry), segment as u64)
+}
 
 /// A memo token for a string borrowed for the whole tile: equal address and length mean
-/// equal text (the store's dictionaries hand out the same slice for the same entry).
+/// equal text.
 fn str_token(namespace: u64, s: &str) -> (u64, u64) {
     (namespace | s.len() as u64, s.as_ptr() as u64)
 }
@@ -686,6 +693,13 @@ fn add_points(
         layer
             .token_value(token)
             .unwrap_or_else(|| layer.value_index_for_token(token, value))
+    };
+    // Dictionary texts are read (and their UTF-8 checked) once per entry and tile.
+    let text = |layer: &mut crate::tiles::mvt::LayerEncoder, namespace, t: DictText<'_>| {
+        let token = dict_token(namespace, t);
+        layer
+            .token_value(token)
+            .unwrap_or_else(|| layer.value_index_for_token(token, PropValue::Str(t.text())))
     };
     let day = |layer: &mut crate::tiles::mvt::LayerEncoder, d: Day| {
         let token = (TOKEN_DAY, d.0 as u64);
@@ -717,14 +731,10 @@ fn add_points(
                 (TOKEN_CD_REF, u64::from(s.cd_ref)),
                 PropValue::UInt(u64::from(s.cd_ref)),
             ),
-            memo(layer, str_token(TOKEN_NAME, s.name), PropValue::Str(s.name)),
+            text(layer, TOKEN_NAME, s.name),
             day(layer, s.date_debut),
             day(layer, s.date_fin),
-            memo(
-                layer,
-                str_token(TOKEN_DATASET, s.dataset),
-                PropValue::Str(s.dataset),
-            ),
+            text(layer, TOKEN_DATASET, s.dataset),
             memo(
                 layer,
                 str_token(TOKEN_LEVEL, s.level.code()),
@@ -775,15 +785,55 @@ fn square_lonlat(sq: TileSquare) -> BBox {
 }
 
 /// Writes point groups after the single points: `observations` and, when uniform,
-/// `cd_ref` and `level` (else "mixed"); no id, name, date or dataset of any member.
+/// `cd_ref` and `level` (else "mixed"); no id, name, date or dataset of any member. The
+/// bytes are those [`LayerEncoder::add_point`] would write; a dense tile has thousands of
+/// groups, whose values repeat and are found by integer tokens.
 fn add_groups(layer: &mut crate::tiles::mvt::LayerEncoder, groups: &[PointGroup]) {
+    // Keys are added when first used, as add_point would: the same dictionary order.
+    let mut keys: [Option<u32>; 3] = [None; 3];
+    let mut key = |layer: &mut crate::tiles::mvt::LayerEncoder, i: usize| {
+        let name = ["observations", "cd_ref", "level"][i];
+        *keys[i].get_or_insert_with(|| layer.key_index(name))
+    };
+    let memo = |layer: &mut crate::tiles::mvt::LayerEncoder, token, value: PropValue<'_>| {
+        layer
+            .token_value(token)
+            .unwrap_or_else(|| layer.value_index_for_token(token, value))
+    };
+    let mut tags: Vec<[u32; 2]> = Vec::with_capacity(3);
     for g in groups {
-        let mut props = vec![("observations", PropValue::UInt(g.observations))];
-        if let Some(cd) = g.cd_ref {
-            props.push(("cd_ref", PropValue::UInt(u64::from(cd))));
+        if !layer.keeps_point(g.xy) {
+            continue;
         }
-        props.push(("level", PropValue::Str(g.level)));
-        layer.add_point(Some(g.id), g.xy, &props);
+        tags.clear();
+        let k_obs = key(layer, 0);
+        tags.push([
+            k_obs,
+            memo(
+                layer,
+                (TOKEN_COUNT, g.observations),
+                PropValue::UInt(g.observations),
+            ),
+        ]);
+        if let Some(cd) = g.cd_ref {
+            let k_cd = key(layer, 1);
+            let v = memo(
+                layer,
+                (TOKEN_CD_REF, u64::from(cd)),
+                PropValue::UInt(u64::from(cd)),
+            );
+            tags.push([k_cd, v]);
+        }
+        let k_level = key(layer, 2);
+        tags.push([
+            k_level,
+            memo(
+                layer,
+                str_token(TOKEN_LEVEL, g.level),
+                PropValue::Str(g.level),
+            ),
+        ]);
+        layer.add_point_tags(Some(g.id), g.xy, &tags);
     }
 }
 
@@ -830,19 +880,40 @@ fn taxon_tallies(
         return;
     };
     let (e0, e1, n0, n1) = block_range(buffered);
-    let mut cells: BTreeMap<Cell, Tally> = BTreeMap::new();
-    let mut coarse: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
+    // Per taxon, its count in each cell; summed per cell after sorting (a z7 tile meets
+    // thousands of cells: a map insert each cost more than the sort).
+    let mut cells: Vec<(Cell, u64)> = Vec::new();
+    let mut coarse: Vec<(DiffusionArea, u64)> = Vec::new();
     for cd in taxa {
         for (c, n) in grid.units.get(cd).into_iter().flatten() {
             let (e, n_) = block_of(c);
             if (e0..=e1).contains(&e) && (n0..=n1).contains(&n_) {
-                add(cells.entry(*c).or_default(), *n);
+                cells.push((*c, *n));
             }
         }
-        for (a, n) in grid.coarse.get(cd).into_iter().flatten() {
-            add(coarse.entry(*a).or_default(), *n);
-        }
+        coarse.extend(
+            grid.coarse
+                .get(cd)
+                .into_iter()
+                .flatten()
+                .map(|(a, n)| (*a, *n)),
+        );
     }
+    fn summed<K: Ord + Copy>(mut v: Vec<(K, u64)>) -> Vec<(K, Tally)> {
+        v.sort_unstable_by_key(|(k, _)| *k);
+        let mut out: Vec<(K, Tally)> = Vec::new();
+        for (k, n) in v {
+            if out.last().is_none_or(|(last, _)| *last != k) {
+                out.push((k, Tally::default()));
+            }
+            if let Some((_, tally)) = out.last_mut() {
+                tally.observations += n;
+                tally.taxa += 1;
+            }
+        }
+        out
+    }
+    let (cells, coarse) = (summed(cells), summed(coarse));
     for (c, tally) in cells {
         if ctx
             .area_bbox(&DiffusionArea::Cell(c))
@@ -984,6 +1055,19 @@ fn add_boundaries(
 }
 
 /// FNV-1a of kind and code: a feature id that depends on nothing but what it names.
+/// `stable_id("group", "z/x/y")` of a world group cell, written without allocating (a
+/// dense tile has thousands of groups).
+fn group_id(z: u8, world: [i64; 2]) -> u64 {
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut w = &mut buf[..];
+    // Three integers fit in 64 bytes: the write cannot fail.
+    let _ = write!(w, "{}/{}/{}", z, world[0], world[1]);
+    let len = 64 - w.len();
+    let code = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    stable_id("group", code)
+}
+
 pub fn stable_id(kind: &str, code: &str) -> u64 {
     fnv_finish(fnv(fnv(FNV_OFFSET, kind.as_bytes()), &[0]), code)
 }
@@ -1025,5 +1109,13 @@ mod tests {
             assert_eq!(observation_id(id), stable_id("observation", id));
         }
         assert_eq!(stable_id("", ""), 0xaf63_bd4c_8601_b7df & ((1 << 53) - 1));
+    }
+
+    #[test]
+    fn group_ids_are_stable_ids_of_the_cell_path() {
+        for (z, w) in [(0u8, [0i64, 0]), (10, [-1, 65_536]), (20, [67_108_863, 1])] {
+            let code = format!("{z}/{}/{}", w[0], w[1]);
+            assert_eq!(group_id(z, w), stable_id("group", &code));
+        }
     }
 }
