@@ -237,6 +237,8 @@ fn metrics_count_the_requests_made_and_say_nothing_per_place() {
         get(&m, r#"flou_day_index_bytes{part="points"}"#),
         accepted_rows(&store)
     );
+    // Four bytes per record, plus per taxon its cd_ref and start.
+    assert!(get(&m, r#"flou_day_index_bytes{part="taxon_points"}"#) >= 4.0 * accepted_rows(&store));
     for part in ["taxa", "tallies", "tallies_all_precise"] {
         let series = format!("flou_day_index_bytes{{part=\"{part}\"}}");
         assert!(get(&m, &series) > 0.0, "{series}");

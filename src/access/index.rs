@@ -96,10 +96,14 @@ pub struct SegmentDayIndex {
     /// One byte per entry of the segment's point order ([`super::points::point_code`]):
     /// public precision and level, read in sequence with the points of a dense tile.
     pub points: Vec<u8>,
+    /// Per cd_ref, its entries of the point order (positions, in point order): a tile
+    /// filtered by taxa reads only these.
+    pub taxon_points: TaxonRecords,
 }
 
-/// Records per cd_ref, in one flat list grouped by taxon (store order within a taxon): four
-/// bytes a record, where a map of vectors cost half as much again in growth slack.
+/// Indexes per cd_ref (records, or point-order entries), in one flat list grouped by taxon
+/// (ascending within a taxon): four bytes each, where a map of vectors cost half as much
+/// again in growth slack.
 #[derive(Debug, Default)]
 pub struct TaxonRecords {
     /// The cd_refs present, sorted.
@@ -144,7 +148,8 @@ impl TaxonRecords {
         }
     }
 
-    /// The records of `cd_ref`, in store order.
+    /// The indexes of `cd_ref` (records in store order, or point-order entries in point
+    /// order), ascending.
     pub fn get(&self, cd_ref: &u32) -> Option<&[u32]> {
         let i = self.taxa.binary_search(cd_ref).ok()?;
         let (a, b) = (*self.starts.get(i)?, *self.starts.get(i + 1)?);
@@ -526,6 +531,8 @@ pub struct IndexBytes {
     pub public: usize,
     /// The point order's codes, one byte per record.
     pub points: usize,
+    /// The point order's entries per taxon, four bytes per record.
+    pub taxon_points: usize,
     /// Grid-blurred record lists and their block boxes.
     pub grids: usize,
     /// Department-blurred record lists.
@@ -542,6 +549,7 @@ impl IndexBytes {
     pub fn total(&self) -> usize {
         self.public
             + self.points
+            + self.taxon_points
             + self.grids
             + self.departements
             + self.taxa
@@ -550,10 +558,11 @@ impl IndexBytes {
     }
 
     /// (part name, bytes), for the metrics.
-    pub fn parts(&self) -> [(&'static str, usize); 7] {
+    pub fn parts(&self) -> [(&'static str, usize); 8] {
         [
             ("public", self.public),
             ("points", self.points),
+            ("taxon_points", self.taxon_points),
             ("grids", self.grids),
             ("departements", self.departements),
             ("taxa", self.taxa),
@@ -618,6 +627,7 @@ impl DayIndex {
         for s in &self.segments {
             b.public += vec_bytes(&s.public);
             b.points += vec_bytes(&s.points);
+            b.taxon_points += s.taxon_points.heap_bytes();
             b.grids += vec_bytes(&s.grids)
                 + s.grids
                     .iter()
@@ -700,12 +710,14 @@ impl DayIndex {
                     })
                     .collect();
                 let taxa = TaxonRecords::build(seg.cd_ref());
+                let taxon_points = TaxonRecords::build(seg.point_cd_ref());
                 SegmentDayIndex {
                     public,
                     grids,
                     departements,
                     taxa,
                     points,
+                    taxon_points,
                 }
             })
             .collect();

@@ -75,12 +75,21 @@ impl<M: Copy + Default> GroupGrid<M> {
         let Some(k) = self.square.cell_index(q) else {
             return false;
         };
-        self.add_at(k, q, cd_ref, level_slot(level), member);
+        self.add_at(k, q, cd_ref, level_slot(level), || member);
         true
     }
 
+    /// Adds a point to cell `k`; `member` is asked for only when it is the cell's first
+    /// (a dense tile's reads then skip most of the record column).
     #[inline]
-    fn add_at(&mut self, k: usize, q: [u32; 2], cd_ref: u32, level: u8, member: M) {
+    fn add_at(
+        &mut self,
+        k: usize,
+        q: [u32; 2],
+        cd_ref: u32,
+        level: u8,
+        member: impl FnOnce() -> M,
+    ) {
         self.count += 1;
         let Some(acc) = self.cells.get_mut(k) else {
             return;
@@ -89,7 +98,7 @@ impl<M: Copy + Default> GroupGrid<M> {
             *acc = CellAcc {
                 n: 0,
                 sum: [0, 0],
-                first: (member, q),
+                first: (member(), q),
                 cd_ref,
                 level,
                 same_taxon: true,
@@ -203,6 +212,40 @@ struct PointRead<'t> {
 }
 
 impl PointRead<'_> {
+    /// One entry: kept if seen by the class, of the filter's taxa, inside the square.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &self,
+        q: [u32; 2],
+        cd_ref: u32,
+        code: u8,
+        rec: impl Fn() -> u32,
+        seen: &impl Fn(u8) -> bool,
+        grid: &mut GroupGrid<(u32, u32)>,
+        each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
+    ) {
+        if let Some(t) = self.taxa {
+            if t.binary_search(&cd_ref).is_err() {
+                return;
+            }
+        }
+        if !seen(code) {
+            return;
+        }
+        let Some(k) = self.locate.index(q) else {
+            return;
+        };
+        grid.add_at(k, q, cd_ref, code >> 4, || (self.si, rec()));
+        if let Some(e) = each {
+            e.push((self.si, rec(), q));
+            if self.group_above.is_some_and(|cap| e.len() as u64 > cap) {
+                *each = None;
+            }
+        }
+    }
+
+    /// A run of consecutive entries.
     #[inline(always)]
     fn run(
         &self,
@@ -211,33 +254,36 @@ impl PointRead<'_> {
         grid: &mut GroupGrid<(u32, u32)>,
         each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
     ) {
-        let entries = run
-            .x
-            .iter()
-            .zip(run.y)
-            .zip(run.rec)
-            .zip(run.cd)
-            .zip(run.code);
-        for ((((&x, &y), &rec), &cd_ref), &code) in entries {
-            if let Some(t) = self.taxa {
-                if t.binary_search(&cd_ref).is_err() {
-                    continue;
-                }
-            }
-            if !seen(code) {
-                continue;
-            }
-            let q = [x, y];
-            let Some(k) = self.locate.index(q) else {
+        let entries = run.x.iter().zip(run.y).zip(run.cd).zip(run.code);
+        for (j, (((&x, &y), &cd_ref), &code)) in entries.enumerate() {
+            let rec = || run.rec.get(j).copied().unwrap_or(u32::MAX);
+            self.entry([x, y], cd_ref, code, rec, &seen, grid, each);
+        }
+    }
+
+    /// Entries given by position: one taxon's, from
+    /// [`super::index::SegmentDayIndex::taxon_points`].
+    #[inline(always)]
+    fn gathered(
+        &self,
+        positions: &[u32],
+        columns: &RunColumns<'_>,
+        seen: impl Fn(u8) -> bool,
+        grid: &mut GroupGrid<(u32, u32)>,
+        each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
+    ) {
+        for &i in positions {
+            let i = i as usize;
+            let (Some(&x), Some(&y), Some(&cd_ref), Some(&code)) = (
+                columns.x.get(i),
+                columns.y.get(i),
+                columns.cd.get(i),
+                columns.code.get(i),
+            ) else {
                 continue;
             };
-            grid.add_at(k, q, cd_ref, code >> 4, (self.si, rec));
-            if let Some(e) = each {
-                e.push((self.si, rec, q));
-                if self.group_above.is_some_and(|cap| e.len() as u64 > cap) {
-                    *each = None;
-                }
-            }
+            let rec = || columns.rec.get(i).copied().unwrap_or(u32::MAX);
+            self.entry([x, y], cd_ref, code, rec, &seen, grid, each);
         }
     }
 }
@@ -305,29 +351,68 @@ impl<'a> AccessView<'_, 'a> {
         let mut ranges = Vec::new();
         let locate = square.locator();
         for (si, seg) in store.segments().iter().enumerate() {
-            let codes = index.segments.get(si)?.points.as_slice();
-            let (xs, ys, recs, cds) = (
-                seg.point_x(),
-                seg.point_y(),
-                seg.point_record(),
-                seg.point_cd_ref(),
-            );
-            ranges.clear();
-            square_ranges(xs, ys, square, &mut ranges);
+            let seg_index = index.segments.get(si)?;
+            let columns = RunColumns {
+                x: seg.point_x(),
+                y: seg.point_y(),
+                rec: seg.point_record(),
+                cd: seg.point_cd_ref(),
+                code: seg_index.points.as_slice(),
+            };
             let read = PointRead {
                 si: si as u32,
                 locate,
                 taxa: taxa.as_deref(),
                 group_above,
             };
+            macro_rules! by_class {
+                ($read:ident, $method:ident, $($arg:expr),*) => {
+                    match class {
+                        PointClass::Public => {
+                            $read.$method($($arg,)* |c| c & 15 == precise, &mut grid, &mut each)
+                        }
+                        PointClass::All => {
+                            $read.$method($($arg,)* |c| c >> 4 != DEAD_LEVEL, &mut grid, &mut each)
+                        }
+                    }
+                };
+            }
+            if let Some(taxa) = &taxa {
+                // A taxon filter reads only its taxa's entries (each taxon's in point
+                // order), not every entry under the square.
+                let read = PointRead { taxa: None, ..read };
+                for cd_ref in taxa {
+                    let Some(positions) = seg_index.taxon_points.get(cd_ref) else {
+                        continue;
+                    };
+                    let key = |j: usize| {
+                        let i = positions.get(j).map_or(0, |i| *i as usize);
+                        morton([
+                            columns.x.get(i).copied().unwrap_or(0),
+                            columns.y.get(i).copied().unwrap_or(0),
+                        ])
+                    };
+                    ranges.clear();
+                    ranges_by_key(&key, positions.len(), square, &mut ranges);
+                    for r in &ranges {
+                        let Some(run) = positions.get(r.clone()) else {
+                            continue;
+                        };
+                        by_class!(read, gathered, run, &columns);
+                    }
+                }
+                continue;
+            }
+            ranges.clear();
+            square_ranges(columns.x, columns.y, square, &mut ranges);
             for r in &ranges {
                 // Every column holds one entry per point; the day index's too.
                 let (Some(x), Some(y), Some(rec), Some(cd), Some(code)) = (
-                    xs.get(r.clone()),
-                    ys.get(r.clone()),
-                    recs.get(r.clone()),
-                    cds.get(r.clone()),
-                    codes.get(r.clone()),
+                    columns.x.get(r.clone()),
+                    columns.y.get(r.clone()),
+                    columns.rec.get(r.clone()),
+                    columns.cd.get(r.clone()),
+                    columns.code.get(r.clone()),
                 ) else {
                     continue;
                 };
@@ -338,14 +423,7 @@ impl<'a> AccessView<'_, 'a> {
                     cd,
                     code,
                 };
-                match class {
-                    PointClass::Public => {
-                        read.run(&run, |c| c & 15 == precise, &mut grid, &mut each)
-                    }
-                    PointClass::All => {
-                        read.run(&run, |c| c >> 4 != DEAD_LEVEL, &mut grid, &mut each)
-                    }
-                }
+                by_class!(read, run, &run);
             }
         }
         // The lone points, or all of them, as the view hands out any record: through the
@@ -383,6 +461,17 @@ impl<'a> AccessView<'_, 'a> {
 /// `square`: quadtree nodes met by it, down to its group cells or to runs of 64 entries.
 /// A run may hold points outside the square; none of the square's is missed.
 fn square_ranges(xs: &[u32], ys: &[u32], square: TileSquare, out: &mut Vec<Range<usize>>) {
+    let key = |i: usize| morton([xs[i], ys[i]]);
+    ranges_by_key(&key, xs.len().min(ys.len()), square, out);
+}
+
+/// [`square_ranges`] over `len` entries sorted by `key` (their Z-order keys).
+fn ranges_by_key(
+    key: &dyn Fn(usize) -> u64,
+    len: usize,
+    square: TileSquare,
+    out: &mut Vec<Range<usize>>,
+) {
     let [x0, y0, x1, y1] = square.bounds();
     let limit = 1i64 << 32;
     let b = [x0.max(0), y0.max(0), x1.min(limit), y1.min(limit)];
@@ -390,16 +479,7 @@ fn square_ranges(xs: &[u32], ys: &[u32], square: TileSquare, out: &mut Vec<Range
         return;
     }
     let max_level = 32 - square.cell_shift();
-    let key = |i: usize| morton([xs[i], ys[i]]);
-    descend(
-        &key,
-        0,
-        [0, 0],
-        0..xs.len().min(ys.len()),
-        b,
-        max_level,
-        out,
-    );
+    descend(key, 0, [0, 0], 0..len, b, max_level, out);
 }
 
 fn descend(

@@ -131,6 +131,11 @@ impl<'a> Shown<'a> {
         (self.area == DiffusionArea::Precise).then(|| self.segment.id(self.record))
     }
 
+    /// [`Shown::id`] as its UTF-8 bytes.
+    pub fn id_bytes(&self) -> Option<&'a [u8]> {
+        (self.area == DiffusionArea::Precise).then(|| self.segment.id_bytes(self.record))
+    }
+
     /// The cell of `size` that contains this record's diffusion area, when one does:
     /// precise records, and records blurred to a cell that nests in it.
     pub fn cell_unit(&self, size: GridSize) -> Option<Cell> {

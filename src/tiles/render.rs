@@ -576,7 +576,7 @@ pub fn render(
     // Single points: their text read from the store here, in the order gathered (reading
     // it after sorting waited on a cache miss per field), and only for them (a grouped
     // point's is never needed).
-    let texts: Vec<(&str, PointText<'_>)> = rows
+    let texts: Vec<(&[u8], PointText<'_>)> = rows
         .iter()
         .filter_map(|r| {
             let text = PointText {
@@ -588,7 +588,7 @@ pub fn render(
                 date_fin: r.s.date_fin,
                 level: r.s.level,
             };
-            Some((r.s.id()?, text))
+            Some((r.s.id_bytes()?, text))
         })
         .collect();
     drop(rows);
@@ -604,16 +604,19 @@ pub fn render(
     // Gathered in a tight loop of independent reads (the memory system overlaps them),
     // then encoded in sequence: reading each row from the encoding loop waited on one
     // cache miss per point. Ids are copied here too, into one string in that order.
-    let mut ids = String::with_capacity(order.len() * 36);
+    let mut ids: Vec<u8> = Vec::with_capacity(order.len() * 36);
     let sorted: Vec<(u64, PointText<'_>, [usize; 2])> = order
         .iter()
         .filter_map(|(h, k)| {
             let (id, text) = texts.get(*k as usize)?;
             let start = ids.len();
-            ids.push_str(id);
+            ids.extend_from_slice(id);
             Some((*h, *text, [start, ids.len()]))
         })
         .collect();
+    // Each id was checked as UTF-8 at open: one check of them all costs less than one per
+    // id. Should it fail (the file changed under us), the ids are dropped, not the points.
+    let ids = String::from_utf8(ids).unwrap_or_default();
     drop(order);
     drop(texts);
     if !sorted.is_empty() {
@@ -1069,12 +1072,12 @@ fn group_id(z: u8, world: [i64; 2]) -> u64 {
 }
 
 pub fn stable_id(kind: &str, code: &str) -> u64 {
-    fnv_finish(fnv(fnv(FNV_OFFSET, kind.as_bytes()), &[0]), code)
+    fnv_finish(fnv(fnv(FNV_OFFSET, kind.as_bytes()), &[0]), code.as_bytes())
 }
 
 /// [`stable_id`]`("observation", id)`, with the kind's part of the hash computed once: a
 /// dense tile hashes over 100 k ids.
-fn observation_id(id: &str) -> u64 {
+fn observation_id(id: &[u8]) -> u64 {
     const OBSERVATION: u64 = fnv(fnv(FNV_OFFSET, b"observation"), &[0]);
     fnv_finish(OBSERVATION, id)
 }
@@ -1091,9 +1094,9 @@ const fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
-fn fnv_finish(h: u64, code: &str) -> u64 {
+fn fnv_finish(h: u64, code: &[u8]) -> u64 {
     // MVT ids are uint64, but JavaScript reads them as doubles: keep 53 bits.
-    fnv(h, code.as_bytes()) & ((1 << 53) - 1)
+    fnv(h, code) & ((1 << 53) - 1)
 }
 
 #[cfg(test)]
@@ -1106,7 +1109,7 @@ mod tests {
     #[test]
     fn observation_ids_are_stable_ids() {
         for id in ["", "a", "5f0e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"] {
-            assert_eq!(observation_id(id), stable_id("observation", id));
+            assert_eq!(observation_id(id.as_bytes()), stable_id("observation", id));
         }
         assert_eq!(stable_id("", ""), 0xaf63_bd4c_8601_b7df & ((1 << 53) - 1));
     }
