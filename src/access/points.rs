@@ -254,10 +254,42 @@ impl PointRead<'_> {
         grid: &mut GroupGrid<(u32, u32)>,
         each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
     ) {
-        let entries = run.x.iter().zip(run.y).zip(run.cd).zip(run.code);
-        for (j, (((&x, &y), &cd_ref), &code)) in entries.enumerate() {
-            let rec = || run.rec.get(j).copied().unwrap_or(u32::MAX);
-            self.entry([x, y], cd_ref, code, rec, &seen, grid, each);
+        // Which entries to keep is found without branching first (whether the class sees
+        // an entry is close to random along the point order: a branch on it mispredicted
+        // often), then the kept ones are added.
+        const CHUNK: usize = 256;
+        let mut kept = [0u8; CHUNK];
+        let mut start = 0;
+        while start < run.x.len() {
+            let end = (start + CHUNK).min(run.x.len());
+            let (Some(x), Some(y), Some(cd), Some(code)) = (
+                run.x.get(start..end),
+                run.y.get(start..end),
+                run.cd.get(start..end),
+                run.code.get(start..end),
+            ) else {
+                return;
+            };
+            let mut n = 0;
+            for (j, (((&x, &y), &cd_ref), &code)) in x.iter().zip(y).zip(cd).zip(code).enumerate() {
+                let taxon = self.taxa.is_none_or(|t| t.binary_search(&cd_ref).is_ok());
+                let keep = seen(code) & taxon & self.locate.index([x, y]).is_some();
+                if let Some(slot) = kept.get_mut(n) {
+                    *slot = j as u8;
+                }
+                n += usize::from(keep);
+            }
+            for &j in kept.iter().take(n) {
+                let i = start + usize::from(j);
+                let (Some(&x), Some(&y), Some(&cd_ref), Some(&code)) =
+                    (run.x.get(i), run.y.get(i), run.cd.get(i), run.code.get(i))
+                else {
+                    continue;
+                };
+                let rec = || run.rec.get(i).copied().unwrap_or(u32::MAX);
+                self.entry([x, y], cd_ref, code, rec, &seen, grid, each);
+            }
+            start = end;
         }
     }
 
