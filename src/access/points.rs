@@ -112,6 +112,32 @@ impl<M: Copy + Default> GroupGrid<M> {
         acc.same_level &= acc.level == level;
     }
 
+    /// Adds the points of one group cell summed by [`CellSum::of`] (`member` is the
+    /// first's, asked for only when the cell has no point yet).
+    #[inline]
+    fn add_sum(&mut self, k: usize, s: &CellSum, member: impl FnOnce() -> M) {
+        self.count += s.n;
+        let Some(acc) = self.cells.get_mut(k) else {
+            return;
+        };
+        if acc.n == 0 {
+            *acc = CellAcc {
+                n: 0,
+                sum: [0, 0],
+                first: (member(), s.first_q),
+                cd_ref: s.cd_ref,
+                level: s.level,
+                same_taxon: true,
+                same_level: true,
+            };
+        }
+        acc.n += s.n;
+        acc.sum[0] += s.sum[0];
+        acc.sum[1] += s.sum[1];
+        acc.same_taxon &= s.same_taxon && acc.cd_ref == s.cd_ref;
+        acc.same_level &= s.same_level && acc.level == s.level;
+    }
+
     /// Points added (inside the square).
     pub fn count(&self) -> u64 {
         self.count
@@ -181,6 +207,65 @@ pub fn group_rows<'a>(
         .filter_map(|(i, q)| inside.get(i).map(|(_, s)| (q, *s)))
         .collect();
     TilePoints { single, groups }
+}
+
+/// Consecutive entries of one group cell, summed over those the class sees.
+struct CellSum {
+    n: u64,
+    sum: [u64; 2],
+    /// The first kept entry: its offset in the run, position, taxon and level slot.
+    first: usize,
+    first_q: [u32; 2],
+    cd_ref: u32,
+    level: u8,
+    same_taxon: bool,
+    same_level: bool,
+}
+
+impl CellSum {
+    /// None when the class sees none of the entries.
+    #[inline(always)]
+    fn of(
+        x: &[u32],
+        y: &[u32],
+        cd: &[u32],
+        code: &[u8],
+        seen: &impl Fn(u8) -> bool,
+    ) -> Option<Self> {
+        let first = code.iter().position(|c| seen(*c))?;
+        let (cd_ref, level) = (*cd.get(first)?, code.get(first)? >> 4);
+        let first_q = [*x.get(first)?, *y.get(first)?];
+        let (mut n, mut sum) = (0u64, [0u64; 2]);
+        let (mut other_taxon, mut other_level) = (false, false);
+        // Masks instead of branches: the loop vectorizes.
+        fn rest<T>(v: &[T], first: usize) -> &[T] {
+            v.get(first..).unwrap_or(&[])
+        }
+        let entries = rest(x, first)
+            .iter()
+            .zip(rest(y, first))
+            .zip(rest(cd, first))
+            .zip(rest(code, first));
+        for (((&x, &y), &cd), &code) in entries {
+            let kept = seen(code);
+            let mask = 0u64.wrapping_sub(u64::from(kept));
+            n += u64::from(kept);
+            sum[0] += u64::from(x) & mask;
+            sum[1] += u64::from(y) & mask;
+            other_taxon |= kept & (cd != cd_ref);
+            other_level |= kept & (code >> 4 != level);
+        }
+        Some(CellSum {
+            n,
+            sum,
+            first,
+            first_q,
+            cd_ref,
+            level,
+            same_taxon: !other_taxon,
+            same_level: !other_level,
+        })
+    }
 }
 
 /// Whose precise points a point-order read gathers.
@@ -293,6 +378,63 @@ impl PointRead<'_> {
         }
     }
 
+    /// A run of consecutive entries into the grid only, a group cell at a time: the point
+    /// order keeps a cell's entries together, so each cell's end is found by galloping
+    /// and its entries summed in one branch-free loop.
+    #[inline(always)]
+    fn cells(
+        &self,
+        run: &RunColumns<'_>,
+        seen: impl Fn(u8) -> bool,
+        grid: &mut GroupGrid<(u32, u32)>,
+        _each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
+    ) {
+        let s = self.locate.shift();
+        let (xs, ys) = (run.x, run.y);
+        let len = xs.len().min(ys.len()).min(run.cd.len()).min(run.code.len());
+        let mut start = 0;
+        while start < len {
+            let (Some(&x0), Some(&y0)) = (xs.get(start), ys.get(start)) else {
+                return;
+            };
+            let cell = [x0 >> s, y0 >> s];
+            let same = |j: usize| match (xs.get(j), ys.get(j)) {
+                (Some(&x), Some(&y)) => [x >> s, y >> s] == cell,
+                _ => false,
+            };
+            // `lo` is in the cell, `hi` is not (or is the end).
+            let (mut lo, mut step) = (start, 1);
+            while lo + step < len && same(lo + step) {
+                lo += step;
+                step *= 2;
+            }
+            let mut hi = (lo + step).min(len);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if same(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let end = hi;
+            if let Some(k) = self.locate.index([x0, y0]) {
+                let sum = CellSum::of(
+                    xs.get(start..end).unwrap_or(&[]),
+                    ys.get(start..end).unwrap_or(&[]),
+                    run.cd.get(start..end).unwrap_or(&[]),
+                    run.code.get(start..end).unwrap_or(&[]),
+                    &seen,
+                );
+                if let Some(sum) = sum {
+                    let rec = run.rec.get(start + sum.first).copied();
+                    grid.add_sum(k, &sum, || (self.si, rec.unwrap_or(u32::MAX)));
+                }
+            }
+            start = end;
+        }
+    }
+
     /// Entries given by position: one taxon's, from
     /// [`super::index::SegmentDayIndex::taxon_points`].
     #[inline(always)]
@@ -370,8 +512,6 @@ impl<'a> AccessView<'_, 'a> {
         group_above: Option<u64>,
     ) -> Option<TilePoints<'a>> {
         let (class, index) = self.point_class()?;
-        let store = self.ctx.store;
-        let precise = precision_code(Precision::Precise);
         let taxa: Option<Vec<u32>> = self
             .filter
             .taxa
@@ -380,8 +520,81 @@ impl<'a> AccessView<'_, 'a> {
         let mut grid: GroupGrid<(u32, u32)> = GroupGrid::new(square);
         // Every point, until there are too many to draw one by one.
         let mut each: Option<Vec<(u32, u32, [u32; 2])>> = Some(Vec::new());
+        // Unfiltered, a tile that may be grouped is first read a group cell at a time; only
+        // if it then holds too few points to group are they read again one by one.
+        let summed = taxa.is_none()
+            && group_above.is_some_and(|cap| {
+                let read = Read::Summed;
+                self.read_points(class, index, square, None, read, &mut grid, &mut each)
+                    .is_some()
+                    && grid.count() > cap
+            });
+        if summed {
+            each = None;
+        } else {
+            grid = GroupGrid::new(square);
+            let read = Read::Each { group_above };
+            self.read_points(
+                class,
+                index,
+                square,
+                taxa.as_deref(),
+                read,
+                &mut grid,
+                &mut each,
+            )?;
+        }
+        // The lone points, or all of them, as the view hands out any record: through the
+        // one decision (and with the same answer as the byte above, or not at all).
+        let shown = |(si, r, q): (u32, u32, [u32; 2])| {
+            let code = index
+                .segments
+                .get(si as usize)?
+                .public
+                .get(r as usize)
+                .copied();
+            let s = self.shown_precise(si as usize, r as usize, code)?;
+            Some((q, s))
+        };
+        Some(match each {
+            Some(all) => TilePoints {
+                single: all.into_iter().filter_map(shown).collect(),
+                groups: Vec::new(),
+            },
+            None => {
+                let (groups, lone) = grid.finish();
+                TilePoints {
+                    single: lone
+                        .into_iter()
+                        .filter_map(|((si, r), q)| shown((si, r, q)))
+                        .collect(),
+                    groups,
+                }
+            }
+        })
+    }
+
+    /// Reads the points of `square` from every segment's point order into `grid` (and
+    /// `each`), by taxa's entries when filtered.
+    #[allow(clippy::too_many_arguments)]
+    fn read_points(
+        &self,
+        class: PointClass,
+        index: &DayIndex,
+        square: TileSquare,
+        taxa: Option<&[u32]>,
+        how: Read,
+        grid: &mut GroupGrid<(u32, u32)>,
+        each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
+    ) -> Option<()> {
+        let store = self.ctx.store;
+        let precise = precision_code(Precision::Precise);
         let mut ranges = Vec::new();
         let locate = square.locator();
+        let group_above = match how {
+            Read::Each { group_above } => group_above,
+            Read::Summed => None,
+        };
         for (si, seg) in store.segments().iter().enumerate() {
             let seg_index = index.segments.get(si)?;
             let columns = RunColumns {
@@ -394,22 +607,22 @@ impl<'a> AccessView<'_, 'a> {
             let read = PointRead {
                 si: si as u32,
                 locate,
-                taxa: taxa.as_deref(),
+                taxa,
                 group_above,
             };
             macro_rules! by_class {
                 ($read:ident, $method:ident, $($arg:expr),*) => {
                     match class {
                         PointClass::Public => {
-                            $read.$method($($arg,)* |c| c & 15 == precise, &mut grid, &mut each)
+                            $read.$method($($arg,)* |c| c & 15 == precise, grid, each)
                         }
                         PointClass::All => {
-                            $read.$method($($arg,)* |c| c >> 4 != DEAD_LEVEL, &mut grid, &mut each)
+                            $read.$method($($arg,)* |c| c >> 4 != DEAD_LEVEL, grid, each)
                         }
                     }
                 };
             }
-            if let Some(taxa) = &taxa {
+            if let Some(taxa) = taxa {
                 // A taxon filter reads only its taxa's entries (each taxon's in point
                 // order), not every entry under the square.
                 let read = PointRead { taxa: None, ..read };
@@ -455,38 +668,23 @@ impl<'a> AccessView<'_, 'a> {
                     cd,
                     code,
                 };
-                by_class!(read, run, &run);
-            }
-        }
-        // The lone points, or all of them, as the view hands out any record: through the
-        // one decision (and with the same answer as the byte above, or not at all).
-        let shown = |(si, r, q): (u32, u32, [u32; 2])| {
-            let code = index
-                .segments
-                .get(si as usize)?
-                .public
-                .get(r as usize)
-                .copied();
-            let s = self.shown_precise(si as usize, r as usize, code)?;
-            Some((q, s))
-        };
-        Some(match each {
-            Some(all) => TilePoints {
-                single: all.into_iter().filter_map(shown).collect(),
-                groups: Vec::new(),
-            },
-            None => {
-                let (groups, lone) = grid.finish();
-                TilePoints {
-                    single: lone
-                        .into_iter()
-                        .filter_map(|((si, r), q)| shown((si, r, q)))
-                        .collect(),
-                    groups,
+                match how {
+                    Read::Each { .. } => by_class!(read, run, &run),
+                    Read::Summed => by_class!(read, cells, &run),
                 }
             }
-        })
+        }
+        Some(())
     }
+}
+
+/// How [`AccessView::tile_points`] reads a square's entries.
+#[derive(Clone, Copy)]
+enum Read {
+    /// Entry by entry, every point kept in `each` up to `group_above`.
+    Each { group_above: Option<u64> },
+    /// Summed a group cell at a time into the grid only.
+    Summed,
 }
 
 /// The runs of the point order (`xs`, `ys`, sorted by [`morton`]) that hold the points of

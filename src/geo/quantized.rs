@@ -85,6 +85,11 @@ pub struct CellLocator {
 }
 
 impl CellLocator {
+    /// Quantized steps per group cell, as a shift.
+    pub fn shift(&self) -> u32 {
+        self.shift
+    }
+
     /// Index (row-major, [`GRID_SIDE`] per row) of `q`'s group cell in the square, or None
     /// when `q` lies outside.
     #[inline]

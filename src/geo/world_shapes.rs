@@ -4,16 +4,17 @@
 //! A tile draws every commune, department and 10 km cell it meets; projecting their
 //! vertices from lon/lat (a logarithm per vertex) and the cells from Lambert-93 (an
 //! iterative inverse per vertex) was most of the cost of a z7–z9 tile. Here each vertex is
-//! projected once; drawing it in a tile is then a subtraction and a multiplication.
-//!
-//! Vertices are kept as Web-Mercator metres (EPSG:3857), exactly as
-//! [`lonlat_to_tile_pixel`](super::webmercator::lonlat_to_tile_pixel) computes them before
-//! scaling to the tile, so a tile drawn from here has the same bytes as one projected
-//! vertex by vertex.
+//! projected once, to the integer units of zoom [`WORLD_ZOOM`]'s tiles; a tile of a lower
+//! zoom takes them by a rounding shift and a subtraction. Up to [`WHOLE_MAX_ZOOM`], each
+//! ring is also encoded once per zoom as a tile holding it whole writes it
+//! ([`crate::tiles::mvt::WholeRingEncoder`]): most rings of a z7–z12 tile are copied.
 
 use super::grid::{Cell, GridSize};
-use super::webmercator::{forward, TileId};
+use super::webmercator::{forward, HALF_WORLD};
 use super::{BBox, MultiPolygon};
+use crate::tiles::mvt::{WholeRing, WholeRingEncoder};
+use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Lambert-93 segments per cell edge, as the tiles have always drawn cells (follows the
 /// curved parallels of the grid).
@@ -21,71 +22,93 @@ pub const CELL_POINTS_PER_EDGE: usize = 8;
 /// Vertices of a cell ring (closed).
 const CELL_VERTICES: usize = 4 * CELL_POINTS_PER_EDGE + 1;
 
-fn mercator(p: &[f64; 2]) -> [f64; 2] {
-    let (x, y) = forward(p[0], p[1]);
-    [x, y]
+/// Tile units per tile side, as a power of two: the shapes serve 4096-unit tiles.
+pub const TILE_BITS: u32 = 12;
+/// Vertices are kept in units of this zoom's tiles: 2^30 across the world, 3.7 cm at the
+/// equator (finer than the outlines themselves), and an `i32` each.
+pub const WORLD_ZOOM: u8 = 18;
+/// Zooms up to which rings are encoded whole (a z13 tile, 4.9 km a side, clips most
+/// communes anyway).
+pub const WHOLE_MAX_ZOOM: u8 = 12;
+
+/// A vertex in units of [`WORLD_ZOOM`]'s tiles (x east, y south from the world's
+/// north-west corner).
+fn world_units(lon: f64, lat: f64) -> [i32; 2] {
+    let (x, y) = forward(lon, lat);
+    let scale = f64::from(1u32 << (WORLD_ZOOM as u32 + TILE_BITS)) / (2.0 * HALF_WORLD);
+    let unit = |v: f64| v.round().clamp(f64::from(-i32::MAX), f64::from(i32::MAX)) as i32;
+    [
+        unit((x + HALF_WORLD) * scale),
+        unit((HALF_WORLD - y) * scale),
+    ]
 }
 
-/// Maps Web-Mercator metres to the pixels of one tile (y down, 0..extent inside the
-/// tile), with the arithmetic of `lonlat_to_tile_pixel`.
-#[derive(Clone, Copy, Debug)]
-pub struct TileProjector {
-    min_x: f64,
-    max_y: f64,
-    scale: f64,
-}
-
-impl TileProjector {
-    pub fn new(tile: TileId, extent: u32) -> Self {
-        let b = tile.bounds_mercator();
-        TileProjector {
-            min_x: b.min[0],
-            max_y: b.max[1],
-            scale: f64::from(extent) / tile.side(),
-        }
+/// A world coordinate in units of zoom `z`'s tiles: rounded (halves up) below
+/// [`WORLD_ZOOM`], scaled up above.
+#[inline]
+pub fn at_zoom(v: i32, z: u8) -> i64 {
+    let v = i64::from(v);
+    if z >= WORLD_ZOOM {
+        v << u32::from(z - WORLD_ZOOM).min(30)
+    } else {
+        let s = u32::from(WORLD_ZOOM - z);
+        (v + (1 << (s - 1))) >> s
     }
+}
 
+/// Where tile `x`, `y` (of any zoom) starts in its zoom's world units.
+pub fn tile_origin(x: u32, y: u32) -> [i64; 2] {
+    [i64::from(x) << TILE_BITS, i64::from(y) << TILE_BITS]
+}
+
+/// Every ring of one zoom as a tile holding it whole writes it.
+#[derive(Debug, Default)]
+pub struct WholeRings {
+    /// Per ring (see [`RingId`]): None when it must be drawn from its vertices.
+    heads: Vec<Option<WholeRing>>,
+    /// End of each ring's bytes in `bytes`.
+    ends: Vec<u32>,
+    bytes: Vec<u8>,
+}
+
+impl WholeRings {
+    /// Ring `r` as encoded, with its bytes.
     #[inline]
-    pub fn project(&self, m: [f64; 2]) -> [f64; 2] {
-        [
-            (m[0] - self.min_x) * self.scale,
-            (self.max_y - m[1]) * self.scale,
-        ]
+    pub fn get(&self, r: RingId) -> Option<(&WholeRing, &[u8])> {
+        let i = r.0 as usize;
+        let head = self.heads.get(i)?.as_ref()?;
+        let start = match i {
+            0 => 0,
+            _ => *self.ends.get(i - 1)? as usize,
+        };
+        let end = *self.ends.get(i)? as usize;
+        Some((head, self.bytes.get(start..end)?))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Option<WholeRing>>() * self.heads.capacity()
+            + 4 * self.ends.capacity()
+            + self.bytes.capacity()
     }
 }
 
-/// One area's outline: polygons, each a list of rings whose first is the exterior.
-#[derive(Clone, Copy)]
-pub struct Shape<'a> {
-    shapes: &'a WorldShapes,
-    polygons: [usize; 2],
-}
+/// A ring of [`WorldShapes`]: the areas' rings, then the 10 km cells'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingId(u32);
 
-impl<'a> Shape<'a> {
-    /// Rings of each polygon, exterior first.
-    pub fn polygons(self) -> impl Iterator<Item = impl Iterator<Item = &'a [[f64; 2]]>> {
-        let s = self.shapes;
-        s.polygons[self.polygons[0]..self.polygons[1]]
-            .iter()
-            .map(move |&[r0, r1]| {
-                s.rings[r0 as usize..r1 as usize]
-                    .iter()
-                    .map(move |&[v0, v1]| &s.vertices[v0 as usize..v1 as usize])
-            })
-    }
-}
-
-/// Every area's outline and the 10 km cells over the areas, in Web-Mercator metres.
+/// Every area's outline and the 10 km cells over the areas, in world units.
 #[derive(Debug, Default)]
 pub struct WorldShapes {
-    vertices: Vec<[f64; 2]>,
+    vertices: Vec<[i32; 2]>,
     /// Vertex range of each ring.
     rings: Vec<[u32; 2]>,
-    /// Ring range of each polygon.
+    /// Ring range of each polygon (its exterior first).
     polygons: Vec<[u32; 2]>,
     /// Polygon range of each area, in the order given to [`WorldShapes::build`].
     areas: Vec<[u32; 2]>,
     grid10: CellShapes,
+    /// Per zoom up to [`WHOLE_MAX_ZOOM`], built on the first tile of that zoom.
+    whole: Vec<OnceLock<WholeRings>>,
 }
 
 /// The 10 km cells of a rectangle of the grid, [`CELL_VERTICES`] vertices each.
@@ -95,10 +118,21 @@ struct CellShapes {
     n0: i32,
     columns: i32,
     rows: i32,
-    vertices: Vec<[f64; 2]>,
+    vertices: Vec<[i32; 2]>,
     /// Each cell's lon/lat box as [`cell_box_wgs84`] draws it: a tile meets thousands of
     /// cells, each box otherwise 8 inverse projections.
     boxes: Vec<BBox>,
+}
+
+impl CellShapes {
+    /// The index of `cell` in this rectangle.
+    fn index(&self, cell: &Cell) -> Option<usize> {
+        let (c, r) = (cell.e - self.e0, cell.n - self.n0);
+        let known = cell.size == GridSize::Km10
+            && (0..self.columns).contains(&c)
+            && (0..self.rows).contains(&r);
+        known.then(|| (r * self.columns + c) as usize)
+    }
 }
 
 /// The lon/lat box of `cell`'s outline with 2 points per edge (not yet widened).
@@ -119,13 +153,14 @@ impl WorldShapes {
         extent_l93: [f64; 4],
     ) -> Self {
         let mut s = WorldShapes::default();
+        let project = |p: &[f64; 2]| world_units(p[0], p[1]);
         for i in 0..count {
             let p0 = s.polygons.len() as u32;
             for polygon in geometry(i).polygons {
                 let r0 = s.rings.len() as u32;
                 for ring in std::iter::once(&polygon.exterior).chain(&polygon.interiors) {
                     let v0 = s.vertices.len() as u32;
-                    s.vertices.extend(ring.iter().map(mercator));
+                    s.vertices.extend(ring.iter().map(project));
                     s.rings.push([v0, s.vertices.len() as u32]);
                 }
                 s.polygons.push([r0, s.rings.len() as u32]);
@@ -157,11 +192,7 @@ impl WorldShapes {
                         e,
                         n,
                     };
-                    vertices.extend(
-                        cell.polygon_wgs84(CELL_POINTS_PER_EDGE)
-                            .iter()
-                            .map(mercator),
-                    );
+                    vertices.extend(cell.polygon_wgs84(CELL_POINTS_PER_EDGE).iter().map(project));
                     boxes.push(cell_box_wgs84(&cell));
                 }
             }
@@ -175,49 +206,104 @@ impl WorldShapes {
             };
         }
         s.vertices.shrink_to_fit();
+        s.whole = (0..=WHOLE_MAX_ZOOM).map(|_| OnceLock::new()).collect();
         s
     }
 
-    /// The outline of area `i` (None beyond the areas given to `build`).
-    pub fn area(&self, i: usize) -> Option<Shape<'_>> {
-        self.areas.get(i).map(|&[p0, p1]| Shape {
-            shapes: self,
-            polygons: [p0 as usize, p1 as usize],
-        })
+    /// The rings of area `i`'s polygons, each polygon's exterior first (none beyond the
+    /// areas given to `build`).
+    pub fn area_polygons(&self, i: usize) -> impl Iterator<Item = Range<u32>> + '_ {
+        let [p0, p1] = self.areas.get(i).copied().unwrap_or([0, 0]);
+        self.polygons
+            .get(p0 as usize..p1 as usize)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&[r0, r1]| r0..r1)
     }
 
     /// The ring of a 10 km cell over the areas; None for other cells (draw those from
     /// [`Cell::polygon_wgs84`] with [`CELL_POINTS_PER_EDGE`]).
-    pub fn cell(&self, cell: &Cell) -> Option<&[[f64; 2]]> {
-        let g = &self.grid10;
-        if cell.size != GridSize::Km10 {
-            return None;
+    pub fn cell_ring(&self, cell: &Cell) -> Option<RingId> {
+        let k = self.grid10.index(cell)?;
+        Some(RingId((self.rings.len() + k) as u32))
+    }
+
+    /// Ring `r` of an area's polygon (an index from [`WorldShapes::area_polygons`]).
+    pub fn area_ring(&self, r: u32) -> RingId {
+        RingId(r)
+    }
+
+    /// The vertices of ring `r`, in world units (closed, as given).
+    pub fn ring_vertices(&self, r: RingId) -> &[[i32; 2]] {
+        let r = r.0 as usize;
+        if let Some(&[v0, v1]) = self.rings.get(r) {
+            return self.vertices.get(v0 as usize..v1 as usize).unwrap_or(&[]);
         }
-        let (c, r) = (cell.e - g.e0, cell.n - g.n0);
-        if !(0..g.columns).contains(&c) || !(0..g.rows).contains(&r) {
-            return None;
+        let k = (r - self.rings.len()) * CELL_VERTICES;
+        self.grid10
+            .vertices
+            .get(k..k + CELL_VERTICES)
+            .unwrap_or(&[])
+    }
+
+    /// Every ring encoded whole for zoom `z` (None above [`WHOLE_MAX_ZOOM`]); built on
+    /// first use.
+    pub fn whole_rings(&self, z: u8) -> Option<&WholeRings> {
+        let slot = self.whole.get(usize::from(z))?;
+        Some(slot.get_or_init(|| self.encode_whole(z)))
+    }
+
+    fn encode_whole(&self, z: u8) -> WholeRings {
+        let ring_count = self.rings.len() + self.grid10.boxes.len();
+        let mut out = WholeRings {
+            heads: Vec::with_capacity(ring_count),
+            ends: Vec::with_capacity(ring_count),
+            bytes: Vec::new(),
+        };
+        let mut encoder = WholeRingEncoder::default();
+        let mut exterior = vec![false; ring_count];
+        for &[r0, _] in &self.polygons {
+            if let Some(e) = exterior.get_mut(r0 as usize) {
+                *e = true;
+            }
         }
-        let k = (r * g.columns + c) as usize * CELL_VERTICES;
-        g.vertices.get(k..k + CELL_VERTICES)
+        exterior
+            .get_mut(self.rings.len()..)
+            .unwrap_or(&mut [])
+            .fill(true);
+        for (r, is_exterior) in exterior.into_iter().enumerate() {
+            let vertices = self.ring_vertices(RingId(r as u32));
+            let points = vertices
+                .iter()
+                .map(|v| [at_zoom(v[0], z), at_zoom(v[1], z)]);
+            let head = encoder.encode(points, is_exterior, &mut out.bytes);
+            out.heads.push(head);
+            out.ends.push(out.bytes.len() as u32);
+        }
+        out.heads.shrink_to_fit();
+        out.bytes.shrink_to_fit();
+        out
     }
 
     /// [`cell_box_wgs84`] of a 10 km cell over the areas, precomputed; computed for others.
     pub fn cell_box(&self, cell: &Cell) -> BBox {
         let g = &self.grid10;
-        let (c, r) = (cell.e - g.e0, cell.n - g.n0);
-        let known =
-            cell.size == GridSize::Km10 && (0..g.columns).contains(&c) && (0..g.rows).contains(&r);
-        known
-            .then(|| g.boxes.get((r * g.columns + c) as usize).copied())
-            .flatten()
+        g.index(cell)
+            .and_then(|k| g.boxes.get(k).copied())
             .unwrap_or_else(|| cell_box_wgs84(cell))
     }
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         32 * self.grid10.boxes.capacity()
-            + 16 * (self.vertices.capacity() + self.grid10.vertices.capacity())
+            + 8 * (self.vertices.capacity() + self.grid10.vertices.capacity())
             + 8 * (self.rings.capacity() + self.polygons.capacity() + self.areas.capacity())
+            + self
+                .whole
+                .iter()
+                .filter_map(OnceLock::get)
+                .map(WholeRings::heap_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -250,11 +336,9 @@ pub fn lambert_extent(b: &BBox) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::webmercator::lonlat_to_tile_pixel;
+    use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
     use crate::geo::Polygon;
 
-    /// The precomputed path gives exactly the pixels of projecting each lon/lat directly
-    /// (the per-vertex projection the tiles used before), at every zoom.
     fn containing(z: u8) -> TileId {
         let p = [4.87, 45.77];
         let b = BBox { min: p, max: p };
@@ -264,9 +348,26 @@ mod tests {
         }
     }
 
+    /// How far a vertex taken from the world units may lie from the direct projection: a
+    /// rounding, plus the first rounding to [`WORLD_ZOOM`]'s units seen at zoom `z`.
+    fn tolerance(z: u8) -> f64 {
+        // One world unit in zoom z's units.
+        let world_unit = 2f64.powi(i32::from(z) - i32::from(WORLD_ZOOM));
+        let second_rounding = if z < WORLD_ZOOM { 0.5 } else { 0.0 };
+        second_rounding + 0.5 * world_unit + 1e-9
+    }
+
+    /// Each vertex drawn from the world units lies within a rounding of projecting its
+    /// lon/lat directly to the tile (the per-vertex projection the tiles used before), at
+    /// every zoom; and the rounding is to the nearest unit, not a floor.
     #[test]
-    fn projected_vertices_match_direct_projection() {
-        let ring = vec![[4.85, 45.75], [4.9, 45.75], [4.9, 45.8], [4.85, 45.75]];
+    fn world_vertices_round_the_direct_projection() {
+        let ring = vec![
+            [4.85, 45.75],
+            [4.9, 45.75],
+            [4.9123457, 45.8],
+            [4.85, 45.75],
+        ];
         let shapes = WorldShapes::build(
             1,
             |_| MultiPolygon {
@@ -277,19 +378,22 @@ mod tests {
             },
             [840_000.0, 6_510_000.0, 850_000.0, 6_520_000.0],
         );
+        let rings: Vec<Range<u32>> = shapes.area_polygons(0).collect();
+        assert_eq!(rings, vec![0..1]);
+        let vertices = shapes.ring_vertices(shapes.area_ring(0));
+        assert_eq!(vertices.len(), ring.len());
         for z in 0..=22u8 {
             let tile = containing(z);
-            let proj = TileProjector::new(tile, 4096);
-            let Some(shape) = shapes.area(0) else {
-                panic!("area 0 missing");
-            };
-            let got: Vec<[f64; 2]> = shape
-                .polygons()
-                .flat_map(|rings| rings.flat_map(|r| r.iter().map(|w| proj.project(*w))))
-                .collect();
-            for (g, p) in got.iter().zip(&ring) {
-                let (x, y) = lonlat_to_tile_pixel(p[0], p[1], tile, 4096);
-                assert_eq!(*g, [x, y], "z{z}");
+            let [ox, oy] = tile_origin(tile.x(), tile.y());
+            for (w, p) in vertices.iter().zip(&ring) {
+                let got = [at_zoom(w[0], z) - ox, at_zoom(w[1], z) - oy];
+                let (x, y) = lonlat_to_tile_pixel(p[0], p[1], tile, 1 << TILE_BITS);
+                for (g, d) in got.into_iter().zip([x, y]) {
+                    assert!(
+                        (g as f64 - d).abs() <= tolerance(z),
+                        "z{z}: {g} against {d} for {p:?}"
+                    );
+                }
             }
         }
         let cell = Cell {
@@ -298,21 +402,36 @@ mod tests {
             n: 651,
         };
         let tile = containing(12);
-        let proj = TileProjector::new(tile, 4096);
-        let Some(ring) = shapes.cell(&cell) else {
+        let [ox, oy] = tile_origin(tile.x(), tile.y());
+        let Some(ring) = shapes.cell_ring(&cell) else {
             panic!("cell inside the extent missing");
         };
-        for (w, p) in ring.iter().zip(cell.polygon_wgs84(CELL_POINTS_PER_EDGE)) {
-            let (x, y) = lonlat_to_tile_pixel(p[0], p[1], tile, 4096);
-            let g = proj.project(*w);
-            assert_eq!(g, [x, y]);
+        let outline = cell.polygon_wgs84(CELL_POINTS_PER_EDGE);
+        assert_eq!(shapes.ring_vertices(ring).len(), outline.len());
+        for (w, p) in shapes.ring_vertices(ring).iter().zip(outline) {
+            let (x, y) = lonlat_to_tile_pixel(p[0], p[1], tile, 1 << TILE_BITS);
+            assert!(((at_zoom(w[0], 12) - ox) as f64 - x).abs() <= tolerance(12));
+            assert!(((at_zoom(w[1], 12) - oy) as f64 - y).abs() <= tolerance(12));
         }
-        assert!(shapes.cell(&Cell { e: 90, ..cell }).is_none());
+        assert!(shapes.cell_ring(&Cell { e: 90, ..cell }).is_none());
         assert!(shapes
-            .cell(&Cell {
+            .cell_ring(&Cell {
                 size: GridSize::Km1,
                 ..cell
             })
             .is_none());
+        assert!(shapes.area_polygons(1).next().is_none());
+    }
+
+    #[test]
+    fn world_units_round_halves_up_at_every_zoom() {
+        // 2^18 world units are one unit at z0: half of it rounds up, just below down.
+        assert_eq!(at_zoom(1 << 17, 0), 1);
+        assert_eq!(at_zoom((1 << 17) - 1, 0), 0);
+        assert_eq!(at_zoom(-(1 << 17), 0), 0);
+        assert_eq!(at_zoom(3, 18), 3);
+        assert_eq!(at_zoom(3, 20), 12);
+        assert_eq!(at_zoom(5, 17), 3);
+        assert_eq!(tile_origin(3, 5), [3 * 4096, 5 * 4096]);
     }
 }

@@ -26,12 +26,17 @@ use crate::date::Day;
 use crate::geo::grid::{Cell, GridSize};
 use crate::geo::quantized::{quantize, TileSquare, GROUP_CELL_UNITS, TILE_UNITS};
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
-use crate::geo::world_shapes::{TileProjector, WorldShapes, CELL_POINTS_PER_EDGE};
+use crate::geo::world_shapes::{
+    at_zoom, tile_origin, RingId, WholeRings, WorldShapes, CELL_POINTS_PER_EDGE, TILE_BITS,
+};
 use crate::geo::{BBox, MultiPolygon};
-use crate::tiles::mvt::{PropValue, TileEncoder};
+use crate::tiles::mvt::{PolygonFeature, PropValue, TileEncoder};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 pub const EXTENT: u32 = 4096;
+// The world shapes are kept in units of 4096-unit tiles.
+const _: () = assert!(EXTENT == 1 << TILE_BITS);
 pub const BUFFER: u32 = 64;
 
 /// Layer names, as the styles and TileJSON name them.
@@ -282,8 +287,8 @@ pub fn render(
         (TileSource::AllPreciseTallies, Some(i)) => i.tallies_all_precise.as_ref(),
         _ => None,
     };
-    let mut unit_tallies: BTreeMap<Unit, Tally> = BTreeMap::new();
-    let mut blurred_tallies: BTreeMap<DiffusionArea, Tally> = BTreeMap::new();
+    let mut unit_tallies: Tallies<Unit> = Tallies::default();
+    let mut blurred_tallies: Tallies<DiffusionArea> = Tallies::default();
     // Precise points above z20: their pixel and record.
     let mut rows: Vec<PointRow<'_>> = Vec::new();
     // Precise points up to z20 (quantized): single ones and groups.
@@ -465,23 +470,25 @@ pub fn render(
     let nc = areas.commune_count();
     let draw = Draw {
         shapes,
-        mercator: TileProjector::new(req.tile, EXTENT),
+        zoom: req.tile.z(),
+        origin: tile_origin(req.tile.x(), req.tile.y()),
+        whole: shapes.whole_rings(req.tile.z()),
         lonlat: &project,
     };
 
     unit_tallies.extend(units.iter().map(|(u, g)| (*u, g.tally())));
     blurred_tallies.extend(blurred.iter().map(|(a, g)| (*a, g.tally())));
-    for (unit, t) in &unit_tallies {
+    for (unit, t) in &unit_tallies.in_key_order() {
         let (code, name, unit_name, geometry) = match unit {
             Unit::Departement(d) => (
-                areas.departement_code(*d as usize).to_string(),
-                areas.departement_name(*d as usize).to_string(),
+                Cow::Borrowed(areas.departement_code(*d as usize)),
+                Cow::Borrowed(areas.departement_name(*d as usize)),
                 "departement",
                 Outline::Area(nc + *d as usize),
             ),
             Unit::Cell(c) => (
-                c.code(),
-                c.code(),
+                Cow::Owned(c.code()),
+                Cow::Owned(c.code()),
                 if c.size == GridSize::Km1 {
                     "maille1"
                 } else {
@@ -491,7 +498,12 @@ pub fn render(
             ),
             Unit::H3(h) => {
                 let code = format!("{h:x}");
-                (code.clone(), code, "h3", Outline::LonLat(hexagon(*h)))
+                (
+                    Cow::Owned(code.clone()),
+                    Cow::Owned(code),
+                    "h3",
+                    Outline::LonLat(hexagon(*h)),
+                )
             }
         };
         draw.polygon(
@@ -509,27 +521,27 @@ pub fn render(
         );
     }
 
-    for (area, t) in &blurred_tallies {
+    for (area, t) in &blurred_tallies.in_key_order() {
         let (kind, precision, code, name, geometry) = match area {
             DiffusionArea::Commune(c) => (
                 "commune",
-                "commune".to_string(),
-                areas.commune_code(*c as usize).to_string(),
-                areas.commune_name(*c as usize).to_string(),
+                Cow::Borrowed("commune"),
+                Cow::Borrowed(areas.commune_code(*c as usize)),
+                Cow::Borrowed(areas.commune_name(*c as usize)),
                 Outline::Area(*c as usize),
             ),
             DiffusionArea::Departement(d) => (
                 "departement",
-                "departement".to_string(),
-                areas.departement_code(*d as usize).to_string(),
-                areas.departement_name(*d as usize).to_string(),
+                Cow::Borrowed("departement"),
+                Cow::Borrowed(areas.departement_code(*d as usize)),
+                Cow::Borrowed(areas.departement_name(*d as usize)),
                 Outline::Area(nc + *d as usize),
             ),
             DiffusionArea::Cell(c) => (
                 "maille",
-                format!("{}km", c.size.km()),
-                c.code(),
-                c.code(),
+                Cow::Owned(format!("{}km", c.size.km())),
+                Cow::Owned(c.code()),
+                Cow::Owned(c.code()),
                 Outline::Cell(*c),
             ),
             DiffusionArea::Precise | DiffusionArea::Hidden => continue,
@@ -851,8 +863,8 @@ fn taxon_tallies(
     z: u8,
     plan: &ZoomPlan,
     buffered: &BBox,
-    unit_tallies: &mut BTreeMap<Unit, Tally>,
-    blurred_tallies: &mut BTreeMap<DiffusionArea, Tally>,
+    unit_tallies: &mut Tallies<Unit>,
+    blurred_tallies: &mut Tallies<DiffusionArea>,
 ) {
     let add = |tally: &mut Tally, n: u64| {
         tally.observations += n;
@@ -945,6 +957,39 @@ fn hexagon(h: u64) -> MultiPolygon {
     }
 }
 
+/// Counts per unit or area, added in any order and drawn in key order (a tile meets
+/// thousands of cells: a map insert each cost more than one sort).
+struct Tallies<K> {
+    entries: Vec<(K, Tally)>,
+}
+
+impl<K> Default for Tallies<K> {
+    fn default() -> Self {
+        Tallies {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> Tallies<K> {
+    fn insert(&mut self, key: K, tally: Tally) {
+        self.entries.push((key, tally));
+    }
+
+    fn extend(&mut self, entries: impl IntoIterator<Item = (K, Tally)>) {
+        self.entries.extend(entries);
+    }
+
+    /// Sorted by key; of a key added twice, the last tally (as a map insert would keep).
+    fn in_key_order(mut self) -> Vec<(K, Tally)> {
+        self.entries.reverse();
+        // Stable: of equal keys, the last added comes first and is the one kept.
+        self.entries.sort_by_key(|(k, _)| *k);
+        self.entries.dedup_by_key(|(k, _)| *k);
+        self.entries
+    }
+}
+
 /// What a polygon feature is drawn from.
 enum Outline {
     /// Area `i` of the store's [`WorldShapes`] (communes, then departments).
@@ -959,7 +1004,11 @@ enum Outline {
 /// there are some, else from lon/lat.
 struct Draw<'a> {
     shapes: &'a WorldShapes,
-    mercator: TileProjector,
+    zoom: u8,
+    /// The tile's corner in its zoom's world units.
+    origin: [i64; 2],
+    /// The zoom's rings encoded whole, when it has them.
+    whole: Option<&'a WholeRings>,
     lonlat: &'a dyn Fn([f64; 2]) -> [f64; 2],
 }
 
@@ -973,24 +1022,23 @@ impl Draw<'_> {
         props: &[(&str, PropValue<'_>)],
     ) -> bool {
         let mut f = enc.layer(layer).polygon();
-        let m = &self.mercator;
         match outline {
             Outline::Area(i) => {
-                for polygon in self.shapes.area(*i).into_iter().flat_map(|s| s.polygons()) {
-                    let mut rings = polygon;
+                for rings in self.shapes.area_polygons(*i) {
+                    let mut rings = rings.map(|r| self.shapes.area_ring(r));
                     let Some(exterior) = rings.next() else {
                         continue;
                     };
-                    if f.exterior(exterior.iter().map(|v| m.project(*v))) {
+                    if self.ring(&mut f, exterior, true) {
                         for hole in rings {
-                            f.interior(hole.iter().map(|v| m.project(*v)));
+                            self.ring(&mut f, hole, false);
                         }
                     }
                 }
             }
-            Outline::Cell(c) => match self.shapes.cell(c) {
+            Outline::Cell(c) => match self.shapes.cell_ring(c) {
                 Some(ring) => {
-                    f.exterior(ring.iter().map(|v| m.project(*v)));
+                    self.ring(&mut f, ring, true);
                 }
                 None => {
                     let ring = c.polygon_wgs84(CELL_POINTS_PER_EDGE);
@@ -1008,6 +1056,27 @@ impl Draw<'_> {
             }
         }
         f.finish(Some(id), props)
+    }
+
+    /// One ring of the shapes: copied when the zoom has it encoded and the tile holds it
+    /// whole, else drawn from its vertices.
+    fn ring(&self, f: &mut PolygonFeature<'_>, ring: RingId, exterior: bool) -> bool {
+        if let Some((whole, bytes)) = self.whole.and_then(|w| w.get(ring)) {
+            if let Some(kept) = f.whole_ring(whole, bytes, self.origin, exterior) {
+                return kept;
+            }
+        }
+        let (z, [ox, oy]) = (self.zoom, self.origin);
+        let points = self
+            .shapes
+            .ring_vertices(ring)
+            .iter()
+            .map(|v| [at_zoom(v[0], z) - ox, at_zoom(v[1], z) - oy]);
+        if exterior {
+            f.exterior_int(points)
+        } else {
+            f.interior_int(points)
+        }
     }
 }
 

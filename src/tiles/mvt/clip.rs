@@ -12,6 +12,7 @@ pub(crate) type IPoint = [i64; 2];
 /// differences fit an `i64` and products an `i128`; such values are trillions of tiles
 /// away and only ever meet the clip square through an edge's direction.
 const COORD_LIMIT: f64 = (1u64 << 61) as f64;
+const COORD_LIMIT_INT: i64 = 1 << 61;
 
 /// Rounds a tile-unit coordinate to the nearest integer (halves away from zero);
 /// `None` for NaN or infinity.
@@ -50,6 +51,20 @@ pub(crate) struct RingScratch {
     spare: Vec<IPoint>,
 }
 
+/// The bounding box of the vertices pushed so far.
+#[derive(Clone, Copy)]
+struct Bounds {
+    min: IPoint,
+    max: IPoint,
+}
+
+impl Bounds {
+    const EMPTY: Bounds = Bounds {
+        min: [i64::MAX, i64::MAX],
+        max: [i64::MIN, i64::MIN],
+    };
+}
+
 impl RingScratch {
     /// Rounds, clips and cleans a ring. Returns the vertices (open: the first vertex
     /// is not repeated) and twice its signed area by the spec formula, or `None` when
@@ -59,18 +74,49 @@ impl RingScratch {
         I: IntoIterator<Item = [f64; 2]>,
     {
         self.ring.clear();
-        let (mut min_x, mut min_y, mut max_x, mut max_y) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        let mut bounds = Bounds::EMPTY;
         for [x, y] in input {
-            let p = [round_coord(x)?, round_coord(y)?];
-            if self.ring.last() == Some(&p) {
-                continue;
-            }
-            min_x = min_x.min(p[0]);
-            max_x = max_x.max(p[0]);
-            min_y = min_y.min(p[1]);
-            max_y = max_y.max(p[1]);
-            self.ring.push(p);
+            self.push([round_coord(x)?, round_coord(y)?], &mut bounds);
         }
+        self.finish(bounds, square)
+    }
+
+    /// [`prepare`](Self::prepare) of a ring already in integer units: the same cleaning,
+    /// clipping and area.
+    pub(crate) fn prepare_int<I>(
+        &mut self,
+        input: I,
+        square: ClipSquare,
+    ) -> Option<(&[IPoint], i128)>
+    where
+        I: IntoIterator<Item = IPoint>,
+    {
+        self.ring.clear();
+        let mut bounds = Bounds::EMPTY;
+        for [x, y] in input {
+            let p = [
+                x.clamp(-COORD_LIMIT_INT, COORD_LIMIT_INT),
+                y.clamp(-COORD_LIMIT_INT, COORD_LIMIT_INT),
+            ];
+            self.push(p, &mut bounds);
+        }
+        self.finish(bounds, square)
+    }
+
+    /// Appends a vertex unless it repeats the last one.
+    #[inline]
+    fn push(&mut self, p: IPoint, b: &mut Bounds) {
+        if self.ring.last() == Some(&p) {
+            return;
+        }
+        b.min = [b.min[0].min(p[0]), b.min[1].min(p[1])];
+        b.max = [b.max[0].max(p[0]), b.max[1].max(p[1])];
+        self.ring.push(p);
+    }
+
+    /// Clips and cleans the pushed vertices (whose box is `b`).
+    fn finish(&mut self, b: Bounds, square: ClipSquare) -> Option<(&[IPoint], i128)> {
+        let ([min_x, min_y], [max_x, max_y]) = (b.min, b.max);
         if self.ring.len() < 3 {
             return None;
         }

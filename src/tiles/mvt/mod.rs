@@ -29,5 +29,7 @@ mod mvt_writer;
 mod pbf;
 #[cfg(test)]
 mod tests;
+mod whole_ring;
 
 pub use mvt_writer::{LayerEncoder, PolygonFeature, PropValue, TileEncoder, MAX_EXTENT};
+pub use whole_ring::{WholeRing, WholeRingEncoder};

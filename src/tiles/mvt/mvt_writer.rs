@@ -10,6 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::clip::{round_coord, ClipSquare, IPoint, RingScratch};
 use super::pbf::{self, command, zigzag};
+use super::whole_ring::WholeRing;
 
 /// Largest extent and buffer accepted: keeps every coordinate delta inside the 32-bit
 /// zigzag parameters of the spec (extent + 2 × buffer < 2^31).
@@ -126,6 +127,13 @@ impl Hasher for FxHasher {
 
 type FxMap<K> = HashMap<K, u32, BuildHasherDefault<FxHasher>>;
 
+/// A string value of a layer: its index, and its bytes' place in the encoded values.
+#[derive(Debug)]
+struct StringValue {
+    index: u32,
+    bytes: std::ops::Range<usize>,
+}
+
 /// Per-layer dictionaries of keys and values (spec 4.2: each stored once per layer).
 #[derive(Default, Debug)]
 struct Dictionary {
@@ -137,7 +145,15 @@ struct Dictionary {
     key_by_position: Vec<u32>,
     /// Encoded `keys` fields.
     keys: Vec<u8>,
-    strings: FxMap<Box<str>>,
+    /// String values by the hash of their bytes, with where those bytes lie in `values`
+    /// (read back to confirm a match): a dense tile adds thousands of distinct names and
+    /// codes, and keeping a copy of each as a key cost an allocation apiece.
+    strings: HashMap<u64, StringValue, BuildHasherDefault<FxHasher>>,
+    /// The rare strings whose hash another string already holds.
+    collided: FxMap<Box<str>>,
+    /// Tests narrow the hash to force collisions.
+    #[cfg(test)]
+    hash_mask: Option<u64>,
     ints: FxMap<i64>,
     uints: FxMap<u64>,
     /// Keyed by bit pattern: 0.0 and -0.0 stay distinct, NaN is stored once.
@@ -158,6 +174,7 @@ impl Dictionary {
         self.key_by_position.clear();
         self.keys.clear();
         self.strings.clear();
+        self.collided.clear();
         self.ints.clear();
         self.uints.clear();
         self.doubles.clear();
@@ -202,13 +219,29 @@ impl Dictionary {
     fn value(&mut self, value: PropValue<'_>) -> u32 {
         let next = self.value_count;
         let (index, is_new) = match value {
-            PropValue::Str(s) => match self.strings.get(s) {
-                Some(&i) => (i, false),
-                None => {
-                    self.strings.insert(s.into(), next);
-                    (next, true)
+            PropValue::Str(s) => {
+                let mut h = FxHasher::default();
+                h.write(s.as_bytes());
+                let hash = h.finish();
+                #[cfg(test)]
+                let hash = hash & self.hash_mask.unwrap_or(u64::MAX);
+                match self.strings.get(&hash) {
+                    Some(v) if self.values.get(v.bytes.clone()) == Some(s.as_bytes()) => {
+                        (v.index, false)
+                    }
+                    Some(_) => lookup_or_insert(&mut self.collided, Box::from(s), next),
+                    None => {
+                        self.value_count += 1;
+                        write_value(&mut self.values, value);
+                        // The string's bytes end the value just written.
+                        let end = self.values.len();
+                        let bytes = end - s.len()..end;
+                        self.strings
+                            .insert(hash, StringValue { index: next, bytes });
+                        return next;
+                    }
                 }
-            },
+            }
             PropValue::Int(v) => lookup_or_insert(&mut self.ints, v, next),
             PropValue::UInt(v) => lookup_or_insert(&mut self.uints, v, next),
             PropValue::Double(v) => lookup_or_insert(&mut self.doubles, v.to_bits(), next),
@@ -605,32 +638,116 @@ impl PolygonFeature<'_> {
         true
     }
 
+    /// Adds a ring in integer tile units (already rounded); otherwise as
+    /// [`exterior`](Self::exterior).
+    pub fn exterior_int<I: IntoIterator<Item = [i64; 2]>>(&mut self, ring: I) -> bool {
+        let layer = &mut *self.layer;
+        let prepared = layer.ring.prepare_int(ring, layer.square);
+        self.exterior_kept = write_ring(&mut layer.geometry, &mut self.cursor, prepared, true);
+        self.exterior_kept
+    }
+
+    /// A hole in integer tile units; otherwise as [`interior`](Self::interior).
+    pub fn interior_int<I: IntoIterator<Item = [i64; 2]>>(&mut self, ring: I) -> bool {
+        if !self.exterior_kept {
+            return false;
+        }
+        let layer = &mut *self.layer;
+        let prepared = layer.ring.prepare_int(ring, layer.square);
+        write_ring(&mut layer.geometry, &mut self.cursor, prepared, false)
+    }
+
+    /// Adds a ring encoded once by [`super::WholeRingEncoder`] in units that are this tile's
+    /// plus `origin`, when the buffered square holds it whole: `Some(kept)` as
+    /// [`exterior`](Self::exterior) or [`interior`](Self::interior) would answer (and
+    /// the same bytes), or `None`, having done nothing, when it does not: give its
+    /// vertices then. `exterior` must be what the ring was encoded as.
+    pub fn whole_ring(
+        &mut self,
+        ring: &WholeRing,
+        bytes: &[u8],
+        origin: [i64; 2],
+        exterior: bool,
+    ) -> Option<bool> {
+        let square = self.layer.square;
+        let min = [
+            ring.min[0].saturating_sub(origin[0]),
+            ring.min[1].saturating_sub(origin[1]),
+        ];
+        let max = [
+            ring.max[0].saturating_sub(origin[0]),
+            ring.max[1].saturating_sub(origin[1]),
+        ];
+        if !(square.contains(min) && square.contains(max)) {
+            return None;
+        }
+        if !exterior && !self.exterior_kept {
+            return Some(false);
+        }
+        let kept = !bytes.is_empty();
+        if kept {
+            let geometry = &mut self.layer.geometry;
+            put_u32(geometry, command(pbf::CMD_MOVE_TO, 1));
+            push_delta(
+                geometry,
+                &mut self.cursor,
+                [ring.first[0] - origin[0], ring.first[1] - origin[1]],
+            );
+            geometry.extend_from_slice(bytes);
+            put_u32(geometry, command(pbf::CMD_CLOSE_PATH, 1));
+            self.cursor = [ring.last[0] - origin[0], ring.last[1] - origin[1]];
+        }
+        if exterior {
+            self.exterior_kept = kept;
+        }
+        Some(kept)
+    }
+
     fn push_ring<I: IntoIterator<Item = [f64; 2]>>(&mut self, ring: I, exterior: bool) -> bool {
         let layer = &mut *self.layer;
-        let Some((points, area2)) = layer.ring.prepare(ring, layer.square) else {
-            return false;
-        };
-        if points.len() > pbf::MAX_COMMAND_COUNT {
-            return false;
-        }
-        let geometry = &mut layer.geometry;
-        let mut cursor = self.cursor;
-        let (first, rest) = points.split_at(1);
-        put_u32(geometry, command(pbf::CMD_MOVE_TO, 1));
-        push_delta(geometry, &mut cursor, first[0]);
-        put_u32(geometry, command(pbf::CMD_LINE_TO, rest.len() as u32));
-        // Keep the start vertex and walk the other way when the winding is wrong.
-        if (area2 > 0) == exterior {
-            rest.iter()
-                .for_each(|&p| push_delta(geometry, &mut cursor, p));
-        } else {
-            rest.iter()
-                .rev()
-                .for_each(|&p| push_delta(geometry, &mut cursor, p));
-        }
-        put_u32(geometry, command(pbf::CMD_CLOSE_PATH, 1));
-        self.cursor = cursor;
-        true
+        let prepared = layer.ring.prepare(ring, layer.square);
+        write_ring(&mut layer.geometry, &mut self.cursor, prepared, exterior)
+    }
+}
+
+/// Writes a prepared ring (MoveTo, LineTo, ClosePath) from `cursor`, wound as the spec
+/// wants for an exterior ring or a hole. False when nothing is left to write.
+fn write_ring(
+    geometry: &mut Vec<u8>,
+    cursor: &mut IPoint,
+    prepared: Option<(&[IPoint], i128)>,
+    exterior: bool,
+) -> bool {
+    let Some((points, area2)) = prepared else {
+        return false;
+    };
+    if points.len() > pbf::MAX_COMMAND_COUNT {
+        return false;
+    }
+    let (first, rest) = points.split_at(1);
+    put_u32(geometry, command(pbf::CMD_MOVE_TO, 1));
+    push_delta(geometry, cursor, first[0]);
+    write_line_to(geometry, cursor, rest, (area2 > 0) == exterior);
+    put_u32(geometry, command(pbf::CMD_CLOSE_PATH, 1));
+    true
+}
+
+/// The LineTo command of a ring's vertices after the first, in their order (`forward`) or
+/// the reverse, from `cursor`.
+pub(super) fn write_line_to(
+    geometry: &mut Vec<u8>,
+    cursor: &mut IPoint,
+    rest: &[IPoint],
+    forward: bool,
+) {
+    put_u32(geometry, command(pbf::CMD_LINE_TO, rest.len() as u32));
+    // Keep the start vertex and walk the other way when the winding is wrong.
+    if forward {
+        rest.iter().for_each(|&p| push_delta(geometry, cursor, p));
+    } else {
+        rest.iter()
+            .rev()
+            .for_each(|&p| push_delta(geometry, cursor, p));
     }
 }
 
@@ -726,6 +843,40 @@ impl TileEncoder {
         }
         for layer in &mut self.layers {
             layer.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod dictionary_tests {
+    use super::*;
+
+    /// Each distinct string gets one index, in first-seen order, however its hash
+    /// collides with the others' (a two-bit hash: nearly every string collides).
+    #[test]
+    fn string_values_are_found_again_when_their_hashes_collide() {
+        for mask in [None, Some(0b11)] {
+            let mut d = Dictionary {
+                hash_mask: mask,
+                ..Dictionary::default()
+            };
+            let words: Vec<String> = (0..500).map(|i| format!("commune-{}", i % 137)).collect();
+            let mut first: HashMap<&str, u32> = HashMap::new();
+            for (k, w) in words.iter().enumerate() {
+                // Other kinds of values in between take indexes of their own.
+                if k % 50 == 0 {
+                    d.value(PropValue::UInt(k as u64));
+                }
+                let i = d.value(PropValue::Str(w));
+                assert_eq!(*first.entry(w).or_insert(i), i, "{w} with mask {mask:?}");
+            }
+            let mut indexes: Vec<u32> = first.values().copied().collect();
+            indexes.sort_unstable();
+            indexes.dedup();
+            assert_eq!(indexes.len(), 137, "mask {mask:?}");
+            assert_eq!(d.value_count, 137 + 10, "mask {mask:?}");
+            let written = d.values.iter().filter(|b| **b == pbf::LAYER_VALUES).count();
+            assert!(written >= 147, "mask {mask:?}: {written} value fields");
         }
     }
 }

@@ -789,3 +789,99 @@ fn random_polygon_tiles_pass_the_python_oracle() {
         );
     }
 }
+
+// ---------- rings encoded whole ----------
+
+/// A polygon in world units: rings of integer vertices, often repeated or collinear
+/// (small steps on a coarse lattice), the first exterior.
+fn arb_world_polygon() -> impl Strategy<Value = Vec<Vec<[i64; 2]>>> {
+    let ring = (
+        0i64..20_000,
+        0i64..20_000,
+        prop::collection::vec((-3i64..=3, -3i64..=3, 1i64..120), 0..30),
+    )
+        .prop_map(|(x0, y0, steps)| {
+            let mut p = [x0, y0];
+            let mut ring = vec![p];
+            for (dx, dy, k) in steps {
+                p = [p[0] + dx * k, p[1] + dy * k];
+                ring.push(p);
+            }
+            ring
+        });
+    prop::collection::vec(ring, 1..4)
+}
+
+/// The tile a feature of `polygon` gives, each ring copied when it can be
+/// (`whole`) or always drawn from its vertices.
+fn encode_world_polygon(polygon: &[Vec<[i64; 2]>], origin: [i64; 2], whole: bool) -> Vec<u8> {
+    let mut encoder = super::WholeRingEncoder::default();
+    let mut tile = TileEncoder::new(EXTENT, BUFFER);
+    let mut f = tile.layer("areas").polygon();
+    for (k, ring) in polygon.iter().enumerate() {
+        let exterior = k == 0;
+        let mut bytes = Vec::new();
+        let copied = if whole {
+            encoder
+                .encode(ring.iter().copied(), exterior, &mut bytes)
+                .and_then(|w| f.whole_ring(&w, &bytes, origin, exterior))
+        } else {
+            None
+        };
+        if copied.is_none() {
+            let local = ring.iter().map(|p| [p[0] - origin[0], p[1] - origin[1]]);
+            if exterior {
+                f.exterior_int(local);
+            } else {
+                f.interior_int(local);
+            }
+        }
+    }
+    let _ = f.finish(Some(1), &[]);
+    tile.encode()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Rings copied whole give the bytes of rings drawn from their vertices, wherever
+    /// the tile lies (held whole, clipped, or missed).
+    #[test]
+    fn whole_rings_give_the_bytes_of_rings_drawn_from_vertices(
+        polygon in arb_world_polygon(),
+        tile in (0i64..6, 0i64..6),
+    ) {
+        let origin = [tile.0 * i64::from(EXTENT), tile.1 * i64::from(EXTENT)];
+        prop_assert_eq!(
+            encode_world_polygon(&polygon, origin, true),
+            encode_world_polygon(&polygon, origin, false)
+        );
+    }
+}
+
+/// The whole path is taken (not just the fallback): a ring held whole is copied, and
+/// one crossing the buffered square's side is refused.
+#[test]
+fn whole_ring_is_copied_only_when_the_square_holds_it() {
+    let mut encoder = super::WholeRingEncoder::default();
+    let ring = [
+        [5000, 5000],
+        [6000, 5000],
+        [6000, 6000],
+        [5000, 6000],
+        [5000, 5000],
+    ];
+    let mut bytes = Vec::new();
+    let Some(whole) = encoder.encode(ring, true, &mut bytes) else {
+        panic!("ring within ±2^30 not encoded");
+    };
+    assert!(!bytes.is_empty());
+    let mut tile = TileEncoder::new(EXTENT, BUFFER);
+    let mut f = tile.layer("areas").polygon();
+    assert_eq!(f.whole_ring(&whole, &bytes, [4096, 4096], true), Some(true));
+    // From the tile at [0, 4096], the ring's x reaches 6000 > 4096 + 64: clipped.
+    assert_eq!(f.whole_ring(&whole, &bytes, [0, 4096], true), None);
+    assert!(f.finish(Some(1), &[]));
+    let far = [[1 << 31, 0], [(1 << 31) + 10, 0], [1 << 31, 10]];
+    assert_eq!(encoder.encode(far, true, &mut bytes), None);
+}
