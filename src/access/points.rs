@@ -223,38 +223,54 @@ struct CellSum {
 }
 
 impl CellSum {
-    /// None when the class sees none of the entries.
+    /// None when the class sees none of the entries. All entries lie in one group cell of
+    /// `shift` bits (see [`CellLocator::shift`]).
     #[inline(always)]
     fn of(
         x: &[u32],
         y: &[u32],
         cd: &[u32],
         code: &[u8],
+        shift: u32,
         seen: &impl Fn(u8) -> bool,
     ) -> Option<Self> {
         let first = code.iter().position(|c| seen(*c))?;
         let (cd_ref, level) = (*cd.get(first)?, code.get(first)? >> 4);
         let first_q = [*x.get(first)?, *y.get(first)?];
+        // Within the cell, positions differ in their low `shift` bits only: those are
+        // summed in u32 lanes (twice as many per instruction as u64), over chunks short
+        // enough not to overflow, and the cell's corner added back per point.
+        let low = u32::MAX >> (32 - shift.clamp(1, 31));
+        let corner = [first_q[0] & !low, first_q[1] & !low];
+        let chunk = 1usize << (32 - shift.clamp(1, 31));
         let (mut n, mut sum) = (0u64, [0u64; 2]);
-        let (mut other_taxon, mut other_level) = (false, false);
-        // Masks instead of branches: the loop vectorizes.
+        let (mut other_taxon, mut other_level) = (0u32, 0u8);
         fn rest<T>(v: &[T], first: usize) -> &[T] {
             v.get(first..).unwrap_or(&[])
         }
-        let entries = rest(x, first)
-            .iter()
-            .zip(rest(y, first))
-            .zip(rest(cd, first))
-            .zip(rest(code, first));
-        for (((&x, &y), &cd), &code) in entries {
-            let kept = seen(code);
-            let mask = 0u64.wrapping_sub(u64::from(kept));
-            n += u64::from(kept);
-            sum[0] += u64::from(x) & mask;
-            sum[1] += u64::from(y) & mask;
-            other_taxon |= kept & (cd != cd_ref);
-            other_level |= kept & (code >> 4 != level);
+        let parts = rest(x, first)
+            .chunks(chunk)
+            .zip(rest(y, first).chunks(chunk))
+            .zip(rest(cd, first).chunks(chunk))
+            .zip(rest(code, first).chunks(chunk));
+        for (((x, y), cd), code) in parts {
+            let (mut kept_n, mut sx, mut sy) = (0u32, 0u32, 0u32);
+            // Masks instead of branches: the loop vectorizes.
+            for (((&x, &y), &cd), &code) in x.iter().zip(y).zip(cd).zip(code) {
+                let kept = u32::from(seen(code));
+                let mask = 0u32.wrapping_sub(kept);
+                kept_n += kept;
+                sx = sx.wrapping_add(x & low & mask);
+                sy = sy.wrapping_add(y & low & mask);
+                other_taxon |= (cd ^ cd_ref) & mask;
+                other_level |= ((code >> 4) ^ level) & mask as u8;
+            }
+            n += u64::from(kept_n);
+            sum[0] += u64::from(sx);
+            sum[1] += u64::from(sy);
         }
+        sum[0] += n * u64::from(corner[0]);
+        sum[1] += n * u64::from(corner[1]);
         Some(CellSum {
             n,
             sum,
@@ -262,8 +278,8 @@ impl CellSum {
             first_q,
             cd_ref,
             level,
-            same_taxon: !other_taxon,
-            same_level: !other_level,
+            same_taxon: other_taxon == 0,
+            same_level: other_level == 0,
         })
     }
 }
@@ -424,6 +440,7 @@ impl PointRead<'_> {
                     ys.get(start..end).unwrap_or(&[]),
                     run.cd.get(start..end).unwrap_or(&[]),
                     run.code.get(start..end).unwrap_or(&[]),
+                    s,
                     &seen,
                 );
                 if let Some(sum) = sum {
@@ -441,19 +458,23 @@ impl PointRead<'_> {
     fn gathered(
         &self,
         positions: &[u32],
+        cd_ref: u32,
         columns: &RunColumns<'_>,
         seen: impl Fn(u8) -> bool,
         grid: &mut GroupGrid<(u32, u32)>,
         each: &mut Option<Vec<(u32, u32, [u32; 2])>>,
     ) {
+        // Positions jump across the columns: each read is a cache miss, so the taxon (that
+        // of the list) is not read, and the position only for entries the class sees.
         for &i in positions {
             let i = i as usize;
-            let (Some(&x), Some(&y), Some(&cd_ref), Some(&code)) = (
-                columns.x.get(i),
-                columns.y.get(i),
-                columns.cd.get(i),
-                columns.code.get(i),
-            ) else {
+            let Some(&code) = columns.code.get(i) else {
+                continue;
+            };
+            if !seen(code) {
+                continue;
+            }
+            let (Some(&x), Some(&y)) = (columns.x.get(i), columns.y.get(i)) else {
                 continue;
             };
             let rec = || columns.rec.get(i).copied().unwrap_or(u32::MAX);
@@ -643,7 +664,7 @@ impl<'a> AccessView<'_, 'a> {
                         let Some(run) = positions.get(r.clone()) else {
                             continue;
                         };
-                        by_class!(read, gathered, run, &columns);
+                        by_class!(read, gathered, run, *cd_ref, &columns);
                     }
                 }
                 continue;

@@ -61,6 +61,23 @@ pub fn tile_origin(x: u32, y: u32) -> [i64; 2] {
     [i64::from(x) << TILE_BITS, i64::from(y) << TILE_BITS]
 }
 
+/// Rings of more vertices than this are cut in [`SECTION_VERTICES`]-vertex sections.
+const SECTIONED_ABOVE: usize = 96;
+/// Vertices per section of a long ring.
+const SECTION_VERTICES: usize = 32;
+
+/// A stretch of a long ring and its box: a tile that clips the ring draws only the ends
+/// of a section lying wholly beyond one side of its square (the clipped ring is the same,
+/// see `tiles::mvt::clip`'s `runs_beyond_one_side_clip_like_their_ends`). A department
+/// has ~1,800 vertices, of which a z12 tile usually holds a few dozen.
+#[derive(Clone, Copy, Debug)]
+struct Section {
+    /// End of its vertices in the ring (the start is the previous section's end).
+    end: u32,
+    min: [i32; 2],
+    max: [i32; 2],
+}
+
 /// Every ring of one zoom as a tile holding it whole writes it.
 #[derive(Debug, Default)]
 pub struct WholeRings {
@@ -106,6 +123,9 @@ pub struct WorldShapes {
     polygons: Vec<[u32; 2]>,
     /// Polygon range of each area, in the order given to [`WorldShapes::build`].
     areas: Vec<[u32; 2]>,
+    /// Section range of each area ring (empty when short).
+    ring_sections: Vec<[u32; 2]>,
+    sections: Vec<Section>,
     grid10: CellShapes,
     /// Per zoom up to [`WHOLE_MAX_ZOOM`], built on the first tile of that zoom.
     whole: Vec<OnceLock<WholeRings>>,
@@ -162,6 +182,25 @@ impl WorldShapes {
                     let v0 = s.vertices.len() as u32;
                     s.vertices.extend(ring.iter().map(project));
                     s.rings.push([v0, s.vertices.len() as u32]);
+                    let s0 = s.sections.len() as u32;
+                    let projected = s.vertices.get(v0 as usize..).unwrap_or(&[]);
+                    if projected.len() > SECTIONED_ABOVE {
+                        let mut end = 0;
+                        for part in projected.chunks(SECTION_VERTICES) {
+                            end += part.len() as u32;
+                            let mut section = Section {
+                                end,
+                                min: [i32::MAX, i32::MAX],
+                                max: [i32::MIN, i32::MIN],
+                            };
+                            for v in part {
+                                section.min = [section.min[0].min(v[0]), section.min[1].min(v[1])];
+                                section.max = [section.max[0].max(v[0]), section.max[1].max(v[1])];
+                            }
+                            s.sections.push(section);
+                        }
+                    }
+                    s.ring_sections.push([s0, s.sections.len() as u32]);
                 }
                 s.polygons.push([r0, s.rings.len() as u32]);
             }
@@ -246,6 +285,42 @@ impl WorldShapes {
             .unwrap_or(&[])
     }
 
+    /// Sets `out` to the vertices of ring `r` at zoom `z` relative to `origin`, as a tile
+    /// whose square is `[min, max]²` clips them: the sections of a long ring lying wholly
+    /// beyond one side of the square cut to their ends.
+    pub fn ring_for_clipping(
+        &self,
+        r: RingId,
+        z: u8,
+        origin: [i64; 2],
+        [min, max]: [i64; 2],
+        out: &mut Vec<[i64; 2]>,
+    ) {
+        out.clear();
+        let vertices = self.ring_vertices(r);
+        let at = |v: &[i32; 2]| [at_zoom(v[0], z) - origin[0], at_zoom(v[1], z) - origin[1]];
+        let sections = self
+            .ring_sections
+            .get(r.0 as usize)
+            .and_then(|&[s0, s1]| self.sections.get(s0 as usize..s1 as usize))
+            .unwrap_or(&[]);
+        if sections.is_empty() {
+            out.extend(vertices.iter().map(at));
+            return;
+        }
+        let mut start = 0;
+        for section in sections {
+            let part = vertices.get(start..section.end as usize).unwrap_or(&[]);
+            start = section.end as usize;
+            let (lo, hi) = (at(&section.min), at(&section.max));
+            let beyond = hi[0] < min || lo[0] > max || hi[1] < min || lo[1] > max;
+            match (beyond, part.first(), part.last()) {
+                (true, Some(first), Some(last)) => out.extend([at(first), at(last)]),
+                _ => out.extend(part.iter().map(at)),
+            }
+        }
+    }
+
     /// Every ring encoded whole for zoom `z` (None above [`WHOLE_MAX_ZOOM`]); built on
     /// first use.
     pub fn whole_rings(&self, z: u8) -> Option<&WholeRings> {
@@ -298,6 +373,8 @@ impl WorldShapes {
         32 * self.grid10.boxes.capacity()
             + 8 * (self.vertices.capacity() + self.grid10.vertices.capacity())
             + 8 * (self.rings.capacity() + self.polygons.capacity() + self.areas.capacity())
+            + 8 * self.ring_sections.capacity()
+            + std::mem::size_of::<Section>() * self.sections.capacity()
             + self
                 .whole
                 .iter()
@@ -433,5 +510,71 @@ mod tests {
         assert_eq!(at_zoom(3, 20), 12);
         assert_eq!(at_zoom(5, 17), 3);
         assert_eq!(tile_origin(3, 5), [3 * 4096, 5 * 4096]);
+    }
+
+    /// A long ring clipped by a tile: sections wholly beyond a side of the square are cut
+    /// to their ends, and no vertex inside the square (or near it) is left out.
+    #[test]
+    fn long_rings_keep_every_vertex_near_the_tile() {
+        let circle: Vec<[f64; 2]> = (0..=400)
+            .map(|k| {
+                let a = f64::from(k % 400) / 400.0 * std::f64::consts::TAU;
+                [4.87 + 0.6 * a.cos(), 45.77 + 0.4 * a.sin()]
+            })
+            .collect();
+        let shapes = WorldShapes::build(
+            1,
+            |_| MultiPolygon {
+                polygons: vec![Polygon {
+                    exterior: circle.clone(),
+                    interiors: Vec::new(),
+                }],
+            },
+            [840_000.0, 6_510_000.0, 850_000.0, 6_520_000.0],
+        );
+        let ring = shapes.area_ring(0);
+        // The tile holding the circle's eastern point at z10: most of the circle is beyond.
+        let east = BBox {
+            min: [5.47, 45.77],
+            max: [5.47, 45.77],
+        };
+        let tile = match crate::geo::webmercator::tiles_covering(&east, 10).next() {
+            Some(t) => t,
+            None => panic!("no tile"),
+        };
+        let origin = tile_origin(tile.x(), tile.y());
+        let square = [-64, 4096 + 64];
+        let mut cut = Vec::new();
+        shapes.ring_for_clipping(ring, 10, origin, square, &mut cut);
+        let all: Vec<[i64; 2]> = shapes
+            .ring_vertices(ring)
+            .iter()
+            .map(|v| [at_zoom(v[0], 10) - origin[0], at_zoom(v[1], 10) - origin[1]])
+            .collect();
+        assert_eq!(all.len(), 401);
+        assert!(
+            cut.len() < all.len() / 2,
+            "{} of {} kept",
+            cut.len(),
+            all.len()
+        );
+        let inside = |p: &[i64; 2]| {
+            (square[0]..=square[1]).contains(&p[0]) && (square[0]..=square[1]).contains(&p[1])
+        };
+        let near: Vec<&[i64; 2]> = all.iter().filter(|p| inside(p)).collect();
+        assert!(near.len() > 5, "the tile should hold part of the ring");
+        for p in near {
+            assert!(cut.contains(p), "{p:?} inside the square was dropped");
+        }
+        // A short ring is given whole.
+        let cell = Cell {
+            size: GridSize::Km10,
+            e: 84,
+            n: 651,
+        };
+        if let Some(r) = shapes.cell_ring(&cell) {
+            shapes.ring_for_clipping(r, 10, origin, square, &mut cut);
+            assert_eq!(cut.len(), CELL_VERTICES);
+        }
     }
 }

