@@ -577,13 +577,19 @@ impl<'a> AccessView<'_, 'a> {
             let s = self.shown_precise(si as usize, r as usize, code)?;
             Some((q, s))
         };
+        // In record order: the records' columns are then read forward, not at random
+        // (the caller orders the points itself).
         Some(match each {
-            Some(all) => TilePoints {
-                single: all.into_iter().filter_map(shown).collect(),
-                groups: Vec::new(),
-            },
+            Some(mut all) => {
+                all.sort_unstable_by_key(|(si, r, _)| (*si, *r));
+                TilePoints {
+                    single: all.into_iter().filter_map(shown).collect(),
+                    groups: Vec::new(),
+                }
+            }
             None => {
-                let (groups, lone) = grid.finish();
+                let (groups, mut lone) = grid.finish();
+                lone.sort_unstable_by_key(|((si, r), _)| (*si, *r));
                 TilePoints {
                     single: lone
                         .into_iter()
